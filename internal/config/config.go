@@ -1,0 +1,222 @@
+// Package config reads dropday's typed configuration from DROPDAY_*
+// environment variables (flags may override) and validates it once at start-up.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is passed down explicitly; nothing reads the environment after Load.
+type Config struct {
+	Addr           string
+	BaseURL        *url.URL
+	DatabaseURL    string
+	DataDir        string
+	TrustedProxies []*net.IPNet
+	// SecretKey signs and keys everything that needs a server secret
+	// (cookies, keyed hashes). Empty means: read or generate DataDir/secret.key.
+	SecretKey string
+	// BcryptCost is lowered only by tests; production uses the default.
+	BcryptCost int
+	// LogFormat is "text" (default, readable in a terminal) or "json".
+	LogFormat string
+	LogLevel  string
+	// MaxArtworkBytes caps artwork uploads.
+	MaxArtworkBytes int64
+	// SignupRate is how many email signups one client address may make per minute.
+	SignupRate int
+	// LoginRate is how many login attempts one client address may make per minute.
+	LoginRate int
+	// SessionTTL is how long an admin session lives without use.
+	SessionTTL time.Duration
+}
+
+// Var documents one environment variable; the README's table is written from these.
+type Var struct {
+	Name, Default, Help string
+}
+
+// Vars lists every variable Load reads, in the order the README shows them.
+var Vars = []Var{
+	{"DROPDAY_ADDR", "127.0.0.1:8080", "address the HTTP server listens on"},
+	{"DROPDAY_BASE_URL", "http://127.0.0.1:8080", "public URL fans and admins use (links, emails, OAuth redirects)"},
+	{"DROPDAY_DATABASE_URL", "sqlite://./data/dropday.db", "sqlite://path or postgres://user:pass@host/db"},
+	{"DROPDAY_DATA_DIR", "./data", "SQLite file, uploaded artwork, generated secrets"},
+	{"DROPDAY_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is believed; empty trusts no header"},
+	{"DROPDAY_SECRET_KEY", "(generated)", "32+ random bytes, hex or base64; generated into DATA_DIR/secret.key when unset. Set it when you run several instances"},
+	{"DROPDAY_LOG_FORMAT", "text", "text or json"},
+	{"DROPDAY_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"DROPDAY_MAX_ARTWORK_MB", "10", "largest artwork upload, in MB"},
+	{"DROPDAY_SIGNUP_RATE", "10", "email signups per minute from one client address"},
+	{"DROPDAY_LOGIN_RATE", "10", "login attempts per minute from one client address"},
+	{"DROPDAY_SESSION_TTL", "720h", "admin session lifetime without use (Go duration)"},
+}
+
+// Load reads the environment, applies flags from args, and validates.
+// Every bad value is reported, not just the first.
+func Load(getenv func(string) string, args []string) (*Config, error) {
+	def := func(name string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		for _, v := range Vars {
+			if v.Name == name {
+				return v.Default
+			}
+		}
+		return ""
+	}
+	fs := flag.NewFlagSet("dropday", flag.ContinueOnError)
+	addr := fs.String("addr", def("DROPDAY_ADDR"), "listen address (DROPDAY_ADDR)")
+	baseURL := fs.String("base-url", def("DROPDAY_BASE_URL"), "public URL (DROPDAY_BASE_URL)")
+	dbURL := fs.String("database-url", def("DROPDAY_DATABASE_URL"), "database URL (DROPDAY_DATABASE_URL)")
+	dataDir := fs.String("data-dir", def("DROPDAY_DATA_DIR"), "data directory (DROPDAY_DATA_DIR)")
+	proxies := fs.String("trusted-proxies", def("DROPDAY_TRUSTED_PROXIES"), "trusted proxy CIDRs (DROPDAY_TRUSTED_PROXIES)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+
+	var errs []error
+	bad := func(name, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{name}, a...)...))
+	}
+	c := &Config{
+		Addr:        *addr,
+		DatabaseURL: *dbURL,
+		DataDir:     *dataDir,
+		SecretKey:   strings.TrimSpace(getenv("DROPDAY_SECRET_KEY")),
+		BcryptCost:  12,
+		LogFormat:   def("DROPDAY_LOG_FORMAT"),
+		LogLevel:    def("DROPDAY_LOG_LEVEL"),
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("DROPDAY_ADDR", "%q is not host:port (%v)", c.Addr, err)
+	}
+	u, err := url.Parse(*baseURL)
+	switch {
+	case err != nil:
+		bad("DROPDAY_BASE_URL", "%q is not a URL (%v)", *baseURL, err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		bad("DROPDAY_BASE_URL", "%q must start with http:// or https://", *baseURL)
+	case u.Host == "":
+		bad("DROPDAY_BASE_URL", "%q has no host", *baseURL)
+	case u.RawQuery != "" || u.Fragment != "":
+		bad("DROPDAY_BASE_URL", "%q must not have a query or fragment", *baseURL)
+	default:
+		u.Path = strings.TrimRight(u.Path, "/")
+		c.BaseURL = u
+	}
+	if _, _, err := ParseDatabaseURL(c.DatabaseURL); err != nil {
+		bad("DROPDAY_DATABASE_URL", "%v", err)
+	}
+	if c.DataDir == "" {
+		bad("DROPDAY_DATA_DIR", "must not be empty")
+	}
+	for _, p := range strings.Split(*proxies, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if !strings.Contains(p, "/") { // a bare address means that one host
+			if ip := net.ParseIP(p); ip != nil && ip.To4() != nil {
+				p += "/32"
+			} else {
+				p += "/128"
+			}
+		}
+		_, n, err := net.ParseCIDR(p)
+		if err != nil {
+			bad("DROPDAY_TRUSTED_PROXIES", "%q is not a CIDR like 10.0.0.0/8", p)
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, n)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("DROPDAY_LOG_FORMAT", "%q must be text or json", c.LogFormat)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("DROPDAY_LOG_LEVEL", "%q must be debug, info, warn or error", c.LogLevel)
+	}
+	positive := func(name string) int {
+		v := def(name)
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			bad(name, "%q must be a whole number above 0", v)
+			return 1
+		}
+		return n
+	}
+	c.MaxArtworkBytes = int64(positive("DROPDAY_MAX_ARTWORK_MB")) << 20
+	c.SignupRate = positive("DROPDAY_SIGNUP_RATE")
+	c.LoginRate = positive("DROPDAY_LOGIN_RATE")
+	ttl, err := time.ParseDuration(def("DROPDAY_SESSION_TTL"))
+	if err != nil || ttl < time.Minute {
+		bad("DROPDAY_SESSION_TTL", "%q must be a Go duration of at least 1m, like 720h", def("DROPDAY_SESSION_TTL"))
+	}
+	c.SessionTTL = ttl
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("configuration is not valid:\n  %w", joinIndented(errs))
+	}
+	return c, nil
+}
+
+func joinIndented(errs []error) error {
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return errors.New(strings.Join(msgs, "\n  "))
+}
+
+// Dialect names the database kind a URL selects.
+type Dialect string
+
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// ParseDatabaseURL tells the dialect and the driver's DSN for a DROPDAY_DATABASE_URL.
+// sqlite://./data/dropday.db, sqlite:///abs/path.db and postgres://… are accepted.
+func ParseDatabaseURL(raw string) (Dialect, string, error) {
+	switch {
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		u, err := url.Parse(raw)
+		if err != nil || u.Host == "" {
+			return "", "", fmt.Errorf("%q is not a valid postgres:// URL", raw)
+		}
+		return Postgres, raw, nil
+	case strings.HasPrefix(raw, "sqlite://"):
+		p := strings.TrimPrefix(raw, "sqlite://")
+		if i := strings.IndexByte(p, '?'); i >= 0 {
+			p = p[:i]
+		}
+		if p == "" {
+			return "", "", fmt.Errorf("%q names no SQLite file", raw)
+		}
+		return SQLite, p, nil
+	default:
+		return "", "", fmt.Errorf("%q must start with sqlite:// or postgres://", raw)
+	}
+}
+
+// SQLitePath resolves the SQLite file of a sqlite:// URL (relative paths stay relative to the working directory).
+func SQLitePath(dsn string) string { return filepath.Clean(dsn) }
+
+// Origin is scheme://host of the base URL, as browsers send it in Origin.
+func (c *Config) Origin() string { return c.BaseURL.Scheme + "://" + c.BaseURL.Host }
+
+// URL joins a path onto the public base URL.
+func (c *Config) URL(path string) string { return c.BaseURL.String() + path }
+
+// Secure says whether cookies must carry the Secure flag.
+func (c *Config) Secure() bool { return c.BaseURL.Scheme == "https" }

@@ -1,0 +1,188 @@
+// Package store holds every query dropday runs. Functions take (ctx, bun.IDB)
+// so callers can run them inside a transaction; a missing row is ErrNotFound.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/migrate"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (pure Go, no cgo)
+
+	"github.com/dropday/dropday/internal/config"
+	"github.com/dropday/dropday/migrations"
+)
+
+// Sentinels the handlers' error mapper turns into pages and JSON errors.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrConflict  = errors.New("already exists")
+	ErrLastOwner = errors.New("a workspace needs at least one owner")
+)
+
+// Open connects to the database a DROPDAY_DATABASE_URL names.
+func Open(ctx context.Context, databaseURL string) (*bun.DB, error) {
+	dialect, dsn, err := config.ParseDatabaseURL(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	var db *bun.DB
+	switch dialect {
+	case config.SQLite:
+		if dir := filepath.Dir(dsn); dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("store: create %s: %w", dir, err)
+			}
+		}
+		// WAL lets readers run beside the writer; busy_timeout makes writers
+		// wait for each other instead of failing; _txlock=immediate takes the
+		// write lock at BEGIN so two transactions never deadlock on upgrade.
+		q := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		sqldb, err := sql.Open("sqlite", "file:"+dsn+q)
+		if err != nil {
+			return nil, fmt.Errorf("store: open sqlite: %w", err)
+		}
+		db = bun.NewDB(sqldb, sqlitedialect.New())
+	case config.Postgres:
+		sqldb, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("store: open postgres: %w", err)
+		}
+		sqldb.SetMaxOpenConns(20)
+		sqldb.SetConnMaxIdleTime(5 * time.Minute)
+		db = bun.NewDB(sqldb, pgdialect.New())
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: connect to %s database: %w", dialect, err)
+	}
+	return db, nil
+}
+
+// DialectName is "sqlite" or "postgres", the folder names under migrations/.
+func DialectName(db bun.IDB) string {
+	if db.Dialect().Name().String() == "pg" {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+func newMigrator(db *bun.DB) (*migrate.Migrator, error) {
+	fsys, err := migrations.For(DialectName(db))
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations: %w", err)
+	}
+	ms := migrate.NewMigrations()
+	if err := ms.Discover(fsys); err != nil {
+		return nil, fmt.Errorf("store: discover migrations: %w", err)
+	}
+	return migrate.NewMigrator(db, ms, migrate.WithMarkAppliedOnSuccess(true)), nil
+}
+
+// Migrate applies every pending migration under bun's migration lock. When
+// another instance holds the lock it waits for it (up to lockWait).
+func Migrate(ctx context.Context, db *bun.DB, log *slog.Logger, lockWait time.Duration) error {
+	m, err := newMigrator(db)
+	if err != nil {
+		return err
+	}
+	if err := m.Init(ctx); err != nil {
+		return fmt.Errorf("store: init migrations: %w", err)
+	}
+	deadline := time.Now().Add(lockWait)
+	for {
+		err := m.Lock(ctx)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("store: %w; if no other dropday is migrating, a crashed one left the lock: run `dropday migrate -unlock`", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	defer func() {
+		// Unlock with a fresh context: the caller's may be cancelled by now.
+		uctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := m.Unlock(uctx); err != nil {
+			log.Error("could not release the migration lock", "err", err)
+		}
+	}()
+	group, err := m.Migrate(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	if !group.IsZero() {
+		log.Info("applied migrations", "group", group.ID, "migrations", group.Migrations.String())
+	}
+	return nil
+}
+
+// Unlock removes a migration lock left by a crashed process.
+func Unlock(ctx context.Context, db *bun.DB) error {
+	m, err := newMigrator(db)
+	if err != nil {
+		return err
+	}
+	if err := m.Init(ctx); err != nil {
+		return fmt.Errorf("store: init migrations: %w", err)
+	}
+	if err := m.Unlock(ctx); err != nil {
+		return fmt.Errorf("store: unlock migrations: %w", err)
+	}
+	return nil
+}
+
+// notFound turns sql.ErrNoRows into ErrNotFound, keeping other errors wrapped.
+func notFound(what string, err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: %s: %w", what, ErrNotFound)
+	}
+	return fmt.Errorf("store: %s: %w", what, err)
+}
+
+// conflict turns a unique-constraint violation into ErrConflict.
+func conflict(what string, err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return fmt.Errorf("store: %s: %w", what, ErrConflict)
+	}
+	if strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		return fmt.Errorf("store: %s: %w", what, ErrConflict)
+	}
+	return fmt.Errorf("store: %s: %w", what, err)
+}
+
+// mustAffect reports ErrNotFound when an UPDATE or DELETE touched no row,
+// which for workspace-scoped statements also means "not yours".
+func mustAffect(what string, res sql.Result, err error) error {
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: %s: %w", what, ErrNotFound)
+	}
+	return nil
+}

@@ -1,0 +1,78 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+
+	"github.com/dropday/dropday/models"
+)
+
+// CreateLink inserts l; a slug already in use is ErrConflict.
+func CreateLink(ctx context.Context, db bun.IDB, l *models.Link) error {
+	if _, err := db.NewInsert().Model(l).Returning("id").Exec(ctx); err != nil {
+		return conflict("create link", err)
+	}
+	return nil
+}
+
+// UpdateLink saves every editable field of l, within l's workspace.
+func UpdateLink(ctx context.Context, db bun.IDB, l *models.Link) error {
+	res, err := db.NewUpdate().Model(l).
+		Column("slug", "title", "artist", "subtitle", "artwork", "release_at", "time_zone",
+			"source_kind", "source_value", "state", "updated_at").
+		Where("id = ? AND workspace_id = ?", l.ID, l.WorkspaceID).Exec(ctx)
+	if err != nil {
+		return conflict("update link", err)
+	}
+	return mustAffect("update link", res, nil)
+}
+
+// LinkByID finds a link in a workspace; another workspace's link is ErrNotFound.
+func LinkByID(ctx context.Context, db bun.IDB, workspaceID, id int64) (*models.Link, error) {
+	l := new(models.Link)
+	err := db.NewSelect().Model(l).
+		Where("id = ? AND workspace_id = ?", id, workspaceID).Scan(ctx)
+	if err != nil {
+		return nil, notFound("link", err)
+	}
+	return l, nil
+}
+
+// LinkBySlug finds a link for the public page, whatever its workspace.
+func LinkBySlug(ctx context.Context, db bun.IDB, slug string) (*models.Link, error) {
+	l := new(models.Link)
+	if err := db.NewSelect().Model(l).Where("slug = ?", slug).Scan(ctx); err != nil {
+		return nil, notFound("link by slug", err)
+	}
+	return l, nil
+}
+
+// LinkFilter narrows ListLinks. Zero values mean "any".
+type LinkFilter struct {
+	State  string
+	Limit  int // default 50, at most 200
+	Offset int
+}
+
+// ListLinks lists a workspace's links, the next release first, with signup counts.
+func ListLinks(ctx context.Context, db bun.IDB, workspaceID int64, f LinkFilter) ([]models.Link, int, error) {
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	var ls []models.Link
+	q := db.NewSelect().Model(&ls).
+		ColumnExpr("link.*").
+		ColumnExpr("(SELECT COUNT(*) FROM signups s WHERE s.link_id = link.id) AS signup_count").
+		Where("link.workspace_id = ?", workspaceID)
+	if f.State != "" {
+		q = q.Where("link.state = ?", f.State)
+	}
+	total, err := q.OrderExpr("link.state = 'archived', link.release_at DESC, link.id DESC").
+		Limit(int64(f.Limit)).Offset(int64(f.Offset)).ScanAndCount(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: list links: %w", err)
+	}
+	return ls, int(total), nil
+}
