@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/dropday/dropday/internal/accounts"
+	"github.com/dropday/dropday/internal/apitokens"
+	"github.com/dropday/dropday/internal/auth"
+	"github.com/dropday/dropday/internal/config"
+	"github.com/dropday/dropday/internal/store"
+)
+
+func migrateCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	unlock := fs.Bool("unlock", false, "remove a migration lock left by a crashed process, then migrate")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if *unlock {
+		if err := store.Unlock(ctx, db); err != nil {
+			return err
+		}
+		log.Info("migration lock removed")
+	}
+	if err := store.Migrate(ctx, db, log, 2*time.Minute); err != nil {
+		return err
+	}
+	log.Info("database is up to date")
+	return nil
+}
+
+func userCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return fmt.Errorf("usage: dropday user create -email EMAIL -workspace NAME [-name NAME] [-password-stdin]")
+	}
+	fs := flag.NewFlagSet("user create", flag.ContinueOnError)
+	email := fs.String("email", "", "the owner's email (required)")
+	name := fs.String("name", "", "the owner's name")
+	workspace := fs.String("workspace", "", "the new workspace's name (required)")
+	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	pw, err := readPassword(*pwStdin, stdin, stdout)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	in := accounts.OwnerInput{Name: *name, Email: *email, Password: pw, Workspace: *workspace}
+	u, w, errs, err := accounts.CreateOwner(ctx, db, auth.NewHasher(cfg.BcryptCost), in, "", time.Now())
+	if err != nil {
+		return err
+	}
+	if errs.Has() {
+		var b strings.Builder
+		for _, fe := range errs {
+			fmt.Fprintf(&b, "\n  -%s: %s", fe.Field, fe.Message)
+		}
+		return fmt.Errorf("the user was not created:%s", b.String())
+	}
+	fmt.Fprintf(stdout, "Created %s as owner of workspace %q (id %d). Log in at %s\n", u.Email, w.Name, w.ID, cfg.URL("/login"))
+	return nil
+}
+
+func readPassword(fromStdin bool, stdin io.Reader, stdout io.Writer) (string, error) {
+	if f, ok := stdin.(*os.File); ok && !fromStdin && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(stdout, "Password (10+ characters): ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stdout)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		return string(b), nil
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password from stdin: %w", err)
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", errors.New("no password given: type it when asked, or pipe it with -password-stdin")
+	}
+	return pw, nil
+}
+
+func tokenCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return fmt.Errorf("usage: dropday token create -workspace ID -name NAME")
+	}
+	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
+	wid := fs.Int64("workspace", 0, "workspace id (shown in Settings and by `user create`)")
+	name := fs.String("name", "", "what the token is for, like \"website\" (required)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := store.WorkspaceByID(ctx, db, *wid); err != nil {
+		return fmt.Errorf("workspace %d: %w", *wid, err)
+	}
+	token, _, msg, err := apitokens.Create(ctx, db, *wid, *name, nil, time.Now())
+	if err != nil {
+		return err
+	}
+	if msg != "" {
+		return errors.New(msg)
+	}
+	fmt.Fprintf(stdout, "%s\nThis is the only time the token is shown. Use it as: Authorization: Bearer <token>\n", token)
+	return nil
+}

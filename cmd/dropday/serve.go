@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/dropday/dropday/handlers"
+	"github.com/dropday/dropday/internal/accounts"
+	"github.com/dropday/dropday/internal/artwork"
+	"github.com/dropday/dropday/internal/auth"
+	"github.com/dropday/dropday/internal/config"
+	"github.com/dropday/dropday/internal/keys"
+	"github.com/dropday/dropday/internal/store"
+)
+
+// openDB connects and migrates: every command works on an up-to-date schema.
+func openDB(ctx context.Context, cfg *config.Config, log *slog.Logger) (*bun.DB, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Migrate(ctx, db, log, 2*time.Minute); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	secret, err := keys.Load(log, cfg.SecretKey, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	if token, err := accounts.NewSetupToken(ctx, db); err != nil {
+		return err
+	} else if token != "" {
+		log.Info("no admin account yet: open this one-time link to create the first owner and workspace",
+			"setup_url", cfg.URL("/setup?token="+token))
+	}
+
+	e := handlers.New(handlers.Deps{
+		Config:  cfg,
+		DB:      db,
+		Log:     log,
+		Now:     time.Now,
+		Hasher:  auth.NewHasher(cfg.BcryptCost),
+		Secret:  secret,
+		Artwork: &artwork.Store{Dir: filepath.Join(cfg.DataDir, "artwork"), MaxBytes: cfg.MaxArtworkBytes},
+	})
+	srv := &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           e,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second, // artwork uploads on slow phones
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (DROPDAY_ADDR): %w", cfg.Addr, err)
+	}
+	log.Info("dropday is running", "addr", ln.Addr().String(), "url", cfg.BaseURL.String(),
+		"database", string(mustDialect(cfg.DatabaseURL)), "version", version())
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func mustDialect(u string) config.Dialect {
+	d, _, _ := config.ParseDatabaseURL(u)
+	return d
+}

@@ -1,0 +1,128 @@
+package handlers
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/dropday/dropday/internal/auth"
+)
+
+const (
+	ctxLogger   = "logger"
+	ctxAdmin    = "admin"
+	ctxAPI      = "api_token"
+	headerReqID = "X-Request-Id"
+)
+
+// requestID gives every request an id, echoed in the response and carried by its logger.
+func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := auth.NewToken("")[:16]
+		c.Response().Header().Set(headerReqID, id)
+		c.Set(ctxLogger, s.Log.With("request_id", id))
+		return next(c)
+	}
+}
+
+// recoverPanics turns a panic into a logged 500 instead of a dropped connection.
+func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				loggerOf(c, s.Log).Error("panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				err = fmt.Errorf("panic: %v", r)
+			}
+		}()
+		return next(c)
+	}
+}
+
+// logRequests writes one line per request. Paths only: query strings can hold tokens.
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		status := c.Response().Status
+		lvl := slog.LevelInfo
+		if strings.HasPrefix(c.Path(), "/static/") || c.Path() == "/healthz" || c.Path() == "/readyz" {
+			lvl = slog.LevelDebug
+		}
+		loggerOf(c, s.Log).Log(c.Request().Context(), lvl, "http",
+			"method", c.Request().Method, "route", c.Path(), "status", status,
+			"ms", time.Since(start).Milliseconds(), "ip", c.RealIP())
+		return nil
+	}
+}
+
+// secureHeaders sets the CSP (no inline script or style), framing and sniffing rules.
+func (s *Server) secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	hsts := 0
+	if s.Config.Secure() {
+		hsts = 31536000
+	}
+	return middleware.SecureWithConfig(middleware.SecureConfig{
+		XSSProtection:         "0",
+		ContentTypeNosniff:    "nosniff",
+		XFrameOptions:         "DENY",
+		HSTSMaxAge:            hsts,
+		ReferrerPolicy:        "strict-origin-when-cross-origin",
+		ContentSecurityPolicy: "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'",
+	})(next)
+}
+
+// csrf guards admin forms: a same-origin Fetch-Metadata header passes, and
+// otherwise the double-submit token (form field _csrf or header X-CSRF-Token) must match.
+func (s *Server) csrf() echo.MiddlewareFunc {
+	return middleware.CSRFWithConfig(middleware.CSRFConfig{
+		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
+		CookieName:     "dropday_csrf",
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSecure:   s.Config.Secure(),
+		CookieSameSite: http.SameSiteStrictMode,
+		ErrorHandler: func(err error, c echo.Context) error {
+			return echo.NewHTTPError(http.StatusForbidden, "This form expired or came from another site. Go back, reload the page and try again.")
+		},
+	})
+}
+
+// csrfToken is the token to put in forms ("" when the request was judged by Fetch-Metadata alone).
+func csrfToken(c echo.Context) string {
+	t, _ := c.Get("csrf").(string)
+	if t == middleware.CSRFUsingSecFetchSite {
+		return ""
+	}
+	return t
+}
+
+// sameOrigin protects the fans' public POSTs without a per-visitor token, so the
+// landing page stays the same for every visitor (and cacheable): a browser's
+// Fetch-Metadata or Origin header must say the request came from our own page.
+func (s *Server) sameOrigin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		switch r.Header.Get("Sec-Fetch-Site") {
+		case "", "same-origin", "none":
+		default:
+			return echo.NewHTTPError(http.StatusForbidden, "This form can only be sent from its own page.")
+		}
+		if o := r.Header.Get("Origin"); o != "" && o != "null" {
+			u, err := url.Parse(o)
+			if err != nil || (o != s.Config.Origin() && u.Host != r.Host) {
+				return echo.NewHTTPError(http.StatusForbidden, "This form can only be sent from its own page.")
+			}
+		}
+		return next(c)
+	}
+}

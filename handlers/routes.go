@@ -1,0 +1,64 @@
+package handlers
+
+import (
+	"github.com/labstack/echo/v4"
+)
+
+// routes is dropday's one route table. Read it top to bottom to see every URL.
+func (s *Server) routes(e *echo.Echo) {
+	e.Use(s.requestID, s.recoverPanics, s.logRequests, s.secureHeaders)
+
+	// Operations.
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+
+	// Files: embedded static assets and uploaded artwork.
+	e.GET("/static/*", s.static)
+	e.GET("/media/artwork/:key/:file", s.artworkFile)
+	e.GET("/favicon.ico", s.favicon)
+	e.GET("/robots.txt", s.robots)
+
+	// Admin sign-in. Every admin POST carries a CSRF token (or a same-origin Fetch-Metadata header).
+	csrf := s.csrf()
+	e.GET("/", s.home)
+	e.GET("/setup", s.setupPage, csrf)
+	e.POST("/setup", s.setupSubmit, csrf)
+	e.GET("/login", s.loginPage, csrf)
+	e.POST("/login", s.loginSubmit, csrf)
+	e.POST("/logout", s.logout, csrf, s.requireAdmin)
+	e.GET("/invite/:token", s.invitePage, csrf)
+	e.POST("/invite/:token", s.inviteAccept, csrf)
+
+	// The admin panel, scoped to the session's workspace.
+	a := e.Group("/admin", csrf, s.requireAdmin)
+	a.GET("", s.adminHome)
+	a.GET("/links", s.linkList)
+	a.GET("/links/new", s.linkNew)
+	a.POST("/links", s.linkCreate)
+	a.GET("/links/:id", s.linkEdit)
+	a.POST("/links/:id", s.linkUpdate)
+	a.POST("/links/:id/archive", s.linkArchive)
+	a.GET("/links/:id/subscribers", s.linkSubscribers)
+	a.GET("/members", s.memberList)
+	a.POST("/members", s.memberAdd, s.requireOwner)
+	a.POST("/members/:user/remove", s.memberRemove, s.requireOwner)
+	a.POST("/invites/:id/delete", s.inviteDelete, s.requireOwner)
+	a.GET("/settings", s.settingsPage)
+	a.POST("/settings", s.settingsUpdate, s.requireOwner)
+	a.POST("/tokens", s.tokenCreate, s.requireOwner)
+	a.POST("/tokens/:id/delete", s.tokenDelete, s.requireOwner)
+	a.POST("/workspaces", s.workspaceCreate)
+	a.POST("/workspaces/:id/switch", s.workspaceSwitch)
+
+	// The JSON API, authenticated by workspace API tokens.
+	api := e.Group("/api/v1", s.requireAPIToken)
+	api.GET("/links", s.apiLinkList)
+	api.POST("/links", s.apiLinkCreate)
+	api.GET("/links/:id", s.apiLinkGet)
+	api.PATCH("/links/:id", s.apiLinkUpdate)
+	api.GET("/links/:id/subscribers", s.apiLinkSubscribers)
+
+	// The fan's pages: last, so every fixed path above wins over a slug.
+	e.GET("/:slug", s.landing)
+	e.POST("/:slug/signup", s.signup, s.sameOrigin)
+}

@@ -1,0 +1,66 @@
+// Package handlers is dropday's HTTP layer: one route table (routes.go), thin
+// handlers (parse, validate, call, render) and one error handler (errors.go).
+package handlers
+
+import (
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/uptrace/bun"
+
+	"github.com/dropday/dropday/internal/artwork"
+	"github.com/dropday/dropday/internal/auth"
+	"github.com/dropday/dropday/internal/config"
+	"github.com/dropday/dropday/internal/keys"
+	"github.com/dropday/dropday/internal/ratelimit"
+)
+
+// Deps is everything the HTTP layer needs, built by cmd/dropday (or a test).
+type Deps struct {
+	Config  *config.Config
+	DB      *bun.DB
+	Log     *slog.Logger
+	Now     func() time.Time
+	Hasher  *auth.Hasher
+	Secret  keys.Secret
+	Artwork *artwork.Store
+}
+
+// Server holds the dependencies and the per-process limiters.
+type Server struct {
+	Deps
+	loginLimit  *ratelimit.Keyed
+	signupLimit *ratelimit.Keyed
+}
+
+// New builds the echo router with every route and middleware in place.
+func New(d Deps) *echo.Echo {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	s := &Server{
+		Deps:        d,
+		loginLimit:  ratelimit.New(d.Config.LoginRate, d.Now),
+		signupLimit: ratelimit.New(d.Config.SignupRate, d.Now),
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.IPExtractor = ipExtractor(d.Config.TrustedProxies)
+	s.routes(e)
+	return e
+}
+
+// ipExtractor believes X-Forwarded-For only from the configured proxies.
+func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}

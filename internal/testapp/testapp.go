@@ -1,0 +1,264 @@
+// Package testapp starts the real dropday router over real HTTP on a real
+// database, for handler, API and browser tests.
+package testapp
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/dropday/dropday/handlers"
+	"github.com/dropday/dropday/internal/accounts"
+	"github.com/dropday/dropday/internal/apitokens"
+	"github.com/dropday/dropday/internal/artwork"
+	"github.com/dropday/dropday/internal/auth"
+	"github.com/dropday/dropday/internal/config"
+	"github.com/dropday/dropday/internal/keys"
+	"github.com/dropday/dropday/internal/store"
+	"github.com/dropday/dropday/internal/testdb"
+	"github.com/dropday/dropday/models"
+)
+
+// Clock is a settable clock for tests: no sleeps.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+// Set moves the clock.
+func (c *Clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// App is a running dropday.
+type App struct {
+	T      testing.TB
+	URL    string
+	DB     *bun.DB
+	Config *config.Config
+	Clock  *Clock
+	Server *httptest.Server
+}
+
+// Options tweak New.
+type Options struct {
+	// Postgres runs on the test PostgreSQL instead of SQLite.
+	Postgres bool
+	// Env overrides DROPDAY_* variables.
+	Env map[string]string
+}
+
+// Start is the fixed "now" tests begin at.
+var Start = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+
+// New starts dropday on a fresh database.
+func New(t testing.TB, opts ...Options) *App {
+	t.Helper()
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	var db *bun.DB
+	var dbURL string
+	if o.Postgres {
+		db, dbURL = testdb.Postgres(t)
+	} else {
+		db, dbURL = testdb.SQLite(t)
+	}
+	dataDir := t.TempDir()
+	clock := &Clock{t: Start}
+	a := &App{T: t, DB: db, Clock: clock}
+	// The handler is set after the listener exists, because the base URL is the listener's.
+	var h http.Handler
+	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(a.Server.Close)
+	a.URL = a.Server.URL
+	env := map[string]string{
+		"DROPDAY_BASE_URL":     a.URL,
+		"DROPDAY_DATABASE_URL": dbURL,
+		"DROPDAY_DATA_DIR":     dataDir,
+		"DROPDAY_LOGIN_RATE":   "1000",
+		"DROPDAY_SIGNUP_RATE":  "1000",
+	}
+	for k, v := range o.Env {
+		env[k] = v
+	}
+	cfg, err := config.Load(func(k string) string { return env[k] }, nil)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	cfg.BcryptCost = bcrypt.MinCost
+	a.Config = cfg
+	secret, err := keys.New([]byte("test-secret-test-secret-test-secret!"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = handlers.New(handlers.Deps{
+		Config: cfg, DB: db, Log: testdb.Logger(), Now: clock.Now,
+		Hasher: auth.NewHasher(cfg.BcryptCost), Secret: secret,
+		Artwork: &artwork.Store{Dir: filepath.Join(dataDir, "artwork"), MaxBytes: cfg.MaxArtworkBytes},
+	})
+	return a
+}
+
+// Owner is a created admin with their workspace.
+type Owner struct {
+	Email, Password string
+	User            *models.User
+	Workspace       *models.Workspace
+}
+
+// CreateOwner makes an owner and workspace directly (as `dropday user create` does).
+func (a *App) CreateOwner(email, workspace string) Owner {
+	a.T.Helper()
+	pw := "correct horse battery"
+	u, w, errs, err := accounts.CreateOwner(context.Background(), a.DB, auth.NewHasher(bcrypt.MinCost),
+		accounts.OwnerInput{Name: "Owner", Email: email, Password: pw, Workspace: workspace}, "", a.Clock.Now())
+	if err != nil || errs.Has() {
+		a.T.Fatalf("create owner: %v %v", err, errs)
+	}
+	return Owner{Email: email, Password: pw, User: u, Workspace: w}
+}
+
+// APIToken issues a token for a workspace.
+func (a *App) APIToken(workspaceID int64) string {
+	a.T.Helper()
+	tok, _, msg, err := apitokens.Create(context.Background(), a.DB, workspaceID, "test", nil, a.Clock.Now())
+	if err != nil || msg != "" {
+		a.T.Fatalf("api token: %v %s", err, msg)
+	}
+	return tok
+}
+
+// Client is a browser-like HTTP client with a cookie jar that does not follow redirects.
+type Client struct {
+	*http.Client
+	app *App
+}
+
+// NewClient returns a fresh "browser".
+func (a *App) NewClient() *Client {
+	jar, _ := cookiejar.New(nil)
+	return &Client{Client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}, app: a}
+}
+
+// Get fetches path and returns the response with its body read.
+func (c *Client) Get(path string) (*http.Response, string) {
+	c.app.T.Helper()
+	return c.Do(http.MethodGet, path, nil, nil)
+}
+
+// Do sends a request; form values go form-encoded.
+func (c *Client) Do(method, path string, form url.Values, header http.Header) (*http.Response, string) {
+	c.app.T.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, c.app.URL+path, body)
+	if err != nil {
+		c.app.T.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	return c.Send(req)
+}
+
+// Send sends a prepared request and reads the body.
+func (c *Client) Send(req *http.Request) (*http.Response, string) {
+	c.app.T.Helper()
+	res, err := c.Client.Do(req)
+	if err != nil {
+		c.app.T.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		c.app.T.Fatal(err)
+	}
+	return res, string(b)
+}
+
+var csrfRE = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+// CSRF returns the browser's CSRF token: the double-submit cookie when it has
+// one, otherwise the token in the first form on path (which sets the cookie).
+func (c *Client) CSRF(path string) string {
+	c.app.T.Helper()
+	u, _ := url.Parse(c.app.URL)
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == "dropday_csrf" {
+			return ck.Value
+		}
+	}
+	res, body := c.Get(path)
+	m := csrfRE.FindStringSubmatch(body)
+	if res.StatusCode != http.StatusOK || m == nil {
+		c.app.T.Fatalf("no CSRF token on %s (status %d)", path, res.StatusCode)
+	}
+	return m[1]
+}
+
+// PostForm submits a form the way the page would: with the CSRF token from csrfPage.
+func (c *Client) PostForm(csrfPage, path string, form url.Values) (*http.Response, string) {
+	c.app.T.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	form.Set("_csrf", c.CSRF(csrfPage))
+	return c.Do(http.MethodPost, path, form, nil)
+}
+
+// Login signs the client in and fails the test if it does not work.
+func (c *Client) Login(o Owner) {
+	c.app.T.Helper()
+	res, body := c.PostForm("/login", "/login", url.Values{"email": {o.Email}, "password": {o.Password}})
+	if res.StatusCode != http.StatusSeeOther {
+		c.app.T.Fatalf("login as %s: status %d\n%s", o.Email, res.StatusCode, body)
+	}
+}
+
+// CountRows counts a table's rows, for "nothing was written" assertions.
+func (a *App) CountRows(table string) int {
+	a.T.Helper()
+	n, err := a.DB.NewSelect().Table(table).Count(context.Background())
+	if err != nil {
+		a.T.Fatalf("count %s: %v", table, err)
+	}
+	return int(n)
+}
+
+// Link creates a link directly in the store (tests of other features use it).
+func (a *App) Link(workspaceID int64, slug, state string, releaseAt time.Time) *models.Link {
+	a.T.Helper()
+	now := a.Clock.Now()
+	l := &models.Link{WorkspaceID: workspaceID, Slug: slug, Title: "Night Drive", Artist: "Mara Lune",
+		Subtitle: "The new single", ReleaseAt: releaseAt, TimeZone: "Europe/Berlin", State: state,
+		CreatedAt: now, UpdatedAt: now}
+	if err := store.CreateLink(context.Background(), a.DB, l); err != nil {
+		a.T.Fatalf("create link: %v", err)
+	}
+	return l
+}

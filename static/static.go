@@ -1,0 +1,45 @@
+// Package static embeds CSS, JavaScript and images, and names each file by a
+// hash of its content so browsers may cache it for a year.
+package static
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"io/fs"
+	"sync"
+)
+
+//go:embed css js img
+var files embed.FS
+
+// FS is the embedded tree (css/, js/, img/).
+func FS() fs.FS { return files }
+
+var (
+	once   sync.Once
+	hashes map[string]string
+)
+
+// Version is the short content hash of an embedded file ("" if missing).
+func Version(name string) string {
+	once.Do(func() {
+		hashes = map[string]string{}
+		_ = fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := files.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			sum := sha256.Sum256(b)
+			hashes[p] = hex.EncodeToString(sum[:6])
+			return nil
+		})
+	})
+	return hashes[name]
+}
+
+// URL is the cache-busting public URL of an embedded file, like /static/css/admin.css?v=1a2b3c.
+func URL(name string) string { return "/static/" + name + "?v=" + Version(name) }
