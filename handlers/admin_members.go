@@ -7,7 +7,5 @@ func (s *Server) memberList(c echo.Context) error      { return echo.ErrNotImple
 func (s *Server) memberAdd(c echo.Context) error       { return echo.ErrNotImplemented }
 func (s *Server) memberRemove(c echo.Context) error    { return echo.ErrNotImplemented }
 func (s *Server) inviteDelete(c echo.Context) error    { return echo.ErrNotImplemented }
-func (s *Server) settingsPage(c echo.Context) error    { return echo.ErrNotImplemented }
-func (s *Server) settingsUpdate(c echo.Context) error  { return echo.ErrNotImplemented }
 func (s *Server) workspaceCreate(c echo.Context) error { return echo.ErrNotImplemented }
 func (s *Server) workspaceSwitch(c echo.Context) error { return echo.ErrNotImplemented }
