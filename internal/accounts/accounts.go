@@ -134,3 +134,72 @@ func CreateOwner(ctx context.Context, db *bun.DB, h *auth.Hasher, in OwnerInput,
 	}
 	return u, w, nil, nil
 }
+
+// InviteTTL is how long an invitation link works.
+const InviteTTL = 7 * 24 * time.Hour
+
+// AddResult says what AddMember did: added an existing account directly, or
+// created an invitation whose one-time link (InviteToken) must be passed on.
+type AddResult struct {
+	Added       *models.User
+	InviteToken string
+	Invite      *models.Invite
+}
+
+// AddMember lets an owner add someone by email with a role.
+func AddMember(ctx context.Context, db *bun.DB, workspaceID, inviterID int64, rawEmail, role string, now time.Time) (AddResult, validate.Errors, error) {
+	var errs validate.Errors
+	email, msg := validate.Email(rawEmail)
+	if msg != "" {
+		errs.Add("email", msg)
+	}
+	if role != models.RoleOwner && role != models.RoleMember {
+		errs.Add("role", "Choose owner or member.")
+	}
+	if errs.Has() {
+		return AddResult{}, errs, nil
+	}
+	u, err := store.UserByEmail(ctx, db, email)
+	switch {
+	case err == nil:
+		err := store.AddMember(ctx, db, &models.Member{WorkspaceID: workspaceID, UserID: u.ID, Role: role, CreatedAt: now})
+		if errors.Is(err, store.ErrConflict) {
+			errs.Add("email", email+" is a member already.")
+			return AddResult{}, errs, nil
+		}
+		if err != nil {
+			return AddResult{}, nil, fmt.Errorf("accounts: add member: %w", err)
+		}
+		return AddResult{Added: u}, nil, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return AddResult{}, nil, fmt.Errorf("accounts: add member: %w", err)
+	}
+	token := auth.NewToken("")
+	in := &models.Invite{WorkspaceID: workspaceID, Email: email, Role: role, TokenHash: auth.HashToken(token),
+		InvitedBy: inviterID, CreatedAt: now, ExpiresAt: now.Add(InviteTTL)}
+	if err := store.CreateInvite(ctx, db, in); err != nil {
+		return AddResult{}, nil, fmt.Errorf("accounts: invite: %w", err)
+	}
+	return AddResult{InviteToken: token, Invite: in}, nil, nil
+}
+
+// CreateWorkspace makes another workspace owned by an existing user.
+func CreateWorkspace(ctx context.Context, db *bun.DB, userID int64, name string, now time.Time) (*models.Workspace, validate.Errors, error) {
+	var errs validate.Errors
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > 100 {
+		errs.Add("name", "Name the workspace (up to 100 characters).")
+		return nil, errs, nil
+	}
+	w := &models.Workspace{Name: name, CreatedAt: now}
+	err := db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
+		if err := store.CreateWorkspace(ctx, tx, w); err != nil {
+			return err
+		}
+		return store.AddMember(ctx, tx, &models.Member{WorkspaceID: w.ID, UserID: userID, Role: models.RoleOwner, CreatedAt: now})
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("accounts: create workspace: %w", err)
+	}
+	return w, nil, nil
+}
