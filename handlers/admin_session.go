@@ -126,8 +126,12 @@ func (s *Server) startSession(c echo.Context, userID, workspaceID int64) error {
 			_ = store.DeleteSession(ctx, s.DB, prev.ID)
 		}
 	}
-	token := auth.NewToken("")
 	now := s.Now()
+	// Housekeeping rides on logins until the scheduler exists: they are rare and cheap.
+	if _, err := store.DeleteExpiredSessions(ctx, s.DB, now); err != nil {
+		return err
+	}
+	token := auth.NewToken("")
 	ua := c.Request().UserAgent()
 	if len(ua) > 400 {
 		ua = ua[:400]

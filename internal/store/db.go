@@ -93,29 +93,34 @@ func newMigrator(db *bun.DB) (*migrate.Migrator, error) {
 	return migrate.NewMigrator(db, ms, migrate.WithMarkAppliedOnSuccess(true)), nil
 }
 
-// Migrate applies every pending migration under bun's migration lock. When
-// another instance holds the lock it waits for it (up to lockWait).
+// Migrate applies every pending migration under bun's migration lock. It
+// first takes an exclusive lock that dies with its process (a PostgreSQL
+// session advisory lock; a flock next to the SQLite file), so instances
+// starting together wait for each other (up to lockWait) instead of racing in
+// bun's table setup, and a bun lock row found while holding it can only be
+// the leftover of a crashed run.
 func Migrate(ctx context.Context, db *bun.DB, log *slog.Logger, lockWait time.Duration) error {
 	m, err := newMigrator(db)
 	if err != nil {
 		return err
 	}
+	lctx, cancel := context.WithTimeout(ctx, lockWait)
+	release, err := exclusive(lctx, db)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("store: wait for another instance's migrations: %w", err)
+	}
+	defer release()
 	if err := m.Init(ctx); err != nil {
 		return fmt.Errorf("store: init migrations: %w", err)
 	}
-	deadline := time.Now().Add(lockWait)
-	for {
-		err := m.Lock(ctx)
-		if err == nil {
-			break
+	if err := m.Lock(ctx); err != nil {
+		log.Warn("removing a migration lock left by a crashed process")
+		if err := m.Unlock(ctx); err != nil {
+			return fmt.Errorf("store: clear stale migration lock: %w", err)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("store: %w; if no other dropday is migrating, a crashed one left the lock: run `dropday migrate -unlock`", err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(500 * time.Millisecond):
+		if err := m.Lock(ctx); err != nil {
+			return fmt.Errorf("store: %w", err)
 		}
 	}
 	defer func() {
@@ -134,6 +139,49 @@ func Migrate(ctx context.Context, db *bun.DB, log *slog.Logger, lockWait time.Du
 		log.Info("applied migrations", "group", group.ID, "migrations", group.Migrations.String())
 	}
 	return nil
+}
+
+// migrateLockKey is the advisory-lock key of migrations ("dropday" in ASCII).
+const migrateLockKey = 0x64726f70646179
+
+// exclusive takes the per-database migration lock and returns its release.
+func exclusive(ctx context.Context, db *bun.DB) (func(), error) {
+	if DialectName(db) == "postgres" {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		// Poll with try-lock so the wait honours ctx's deadline.
+		for {
+			var ok bool
+			if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock(?)", migrateLockKey).Scan(&ok); err != nil {
+				conn.Close()
+				return nil, err
+			}
+			if ok {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				conn.Close()
+				return nil, ctx.Err()
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+		return func() {
+			_, _ = conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(?)", migrateLockKey)
+			conn.Close()
+		}, nil
+	}
+	var seq int
+	var name, file string
+	if err := db.QueryRowContext(ctx, "PRAGMA database_list").Scan(&seq, &name, &file); err != nil {
+		return nil, err
+	}
+	if file == "" { // in-memory database: one process by definition
+		return func() {}, nil
+	}
+	return lockFile(ctx, file+".migrate-lock")
 }
 
 // Unlock removes a migration lock left by a crashed process.

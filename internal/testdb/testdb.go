@@ -76,15 +76,21 @@ func Postgres(t testing.TB) (*bun.DB, string) {
 
 func open(t testing.TB, dbURL string) *bun.DB {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, dbURL)
+	db := OpenRaw(t, dbURL)
+	if err := store.Migrate(context.Background(), db, Logger(), 30*time.Second); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return db
+}
+
+// OpenRaw opens another connection pool on a test database's URL without migrating.
+func OpenRaw(t testing.TB, dbURL string) *bun.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), dbURL)
 	if err != nil {
 		t.Fatalf("open %s: %v", dbURL, err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := store.Migrate(ctx, db, Logger(), 30*time.Second); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
 	return db
 }
 
