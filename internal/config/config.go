@@ -37,7 +37,21 @@ type Config struct {
 	LoginRate int
 	// SessionTTL is how long an admin session lives without use.
 	SessionTTL time.Duration
+	// MasterKeys are the vault's key-encryption keys ("2:<b64>,1:<b64>", first is
+	// primary). Empty means: read or generate DataDir/master.keys.
+	MasterKeys string
+	Spotify    Spotify
 }
+
+// Spotify is the operator's Spotify app. Without a client id, Spotify works in
+// email-signup mode on every landing page.
+type Spotify struct {
+	ClientID, ClientSecret string
+	AccountsURL, APIURL    string
+}
+
+// Enabled tells whether direct pre-save on Spotify is configured.
+func (s Spotify) Enabled() bool { return s.ClientID != "" }
 
 // Var documents one environment variable; the README's table is written from these.
 type Var struct {
@@ -58,6 +72,11 @@ var Vars = []Var{
 	{"DROPDAY_SIGNUP_RATE", "10", "email signups per minute from one client address"},
 	{"DROPDAY_LOGIN_RATE", "10", "login attempts per minute from one client address"},
 	{"DROPDAY_SESSION_TTL", "720h", "admin session lifetime without use (Go duration)"},
+	{"DROPDAY_MASTER_KEYS", "(generated)", "key-encryption keys for fans' credentials, `2:<base64 32 bytes>,1:<base64>`; the first is primary"},
+	{"DROPDAY_SPOTIFY_CLIENT_ID", "", "your Spotify app's client id; empty keeps Spotify in email-signup mode"},
+	{"DROPDAY_SPOTIFY_CLIENT_SECRET", "", "your Spotify app's client secret"},
+	{"DROPDAY_SPOTIFY_ACCOUNTS_URL", "https://accounts.spotify.com", "Spotify's accounts service (a stand-in in tests and the demo)"},
+	{"DROPDAY_SPOTIFY_API_URL", "https://api.spotify.com", "Spotify's Web API (a stand-in in tests and the demo)"},
 }
 
 // Load reads the environment, applies flags from args, and validates.
@@ -163,6 +182,21 @@ func Load(getenv func(string) string, args []string) (*Config, error) {
 		bad("DROPDAY_SESSION_TTL", "%q must be a Go duration of at least 1m, like 720h", def("DROPDAY_SESSION_TTL"))
 	}
 	c.SessionTTL = ttl
+	c.MasterKeys = strings.TrimSpace(getenv("DROPDAY_MASTER_KEYS"))
+	c.Spotify = Spotify{
+		ClientID:     strings.TrimSpace(getenv("DROPDAY_SPOTIFY_CLIENT_ID")),
+		ClientSecret: strings.TrimSpace(getenv("DROPDAY_SPOTIFY_CLIENT_SECRET")),
+		AccountsURL:  strings.TrimRight(def("DROPDAY_SPOTIFY_ACCOUNTS_URL"), "/"),
+		APIURL:       strings.TrimRight(def("DROPDAY_SPOTIFY_API_URL"), "/"),
+	}
+	if c.Spotify.ClientID != "" && c.Spotify.ClientSecret == "" {
+		bad("DROPDAY_SPOTIFY_CLIENT_SECRET", "is required when DROPDAY_SPOTIFY_CLIENT_ID is set")
+	}
+	for name, v := range map[string]string{"DROPDAY_SPOTIFY_ACCOUNTS_URL": c.Spotify.AccountsURL, "DROPDAY_SPOTIFY_API_URL": c.Spotify.APIURL} {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad(name, "%q is not an http(s) URL", v)
+		}
+	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("configuration is not valid:\n  %w", joinIndented(errs))
 	}
