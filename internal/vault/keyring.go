@@ -138,8 +138,19 @@ func Load(log *slog.Logger, given, dataDir string) (*Keyring, error) {
 	return k, nil
 }
 
+// readKeysFile parses path. An empty file is most likely being written by a
+// process that has just created it, so it is given a moment to finish (the
+// content is one small write, which readers do not see half done).
 func readKeysFile(path string) (*Keyring, error) {
-	b, err := os.ReadFile(path)
+	var b []byte
+	var err error
+	for range 50 {
+		b, err = os.ReadFile(path)
+		if err != nil || len(b) > 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, err
@@ -164,7 +175,7 @@ func createKeysFile(path, dataDir string) (k *Keyring, created bool, err error) 
 	// other reads the winner's key instead of writing its own.
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
-		k, err := readWinner(path)
+		k, err := readKeysFile(path)
 		return k, false, err
 	}
 	if err != nil {
@@ -193,18 +204,4 @@ func createKeysFile(path, dataDir string) (k *Keyring, created bool, err error) 
 	}
 	k, err = parse(string(line))
 	return k, true, err
-}
-
-// readWinner reads a file another process has just created, allowing it a
-// moment to finish writing.
-func readWinner(path string) (*Keyring, error) {
-	var err error
-	for range 50 {
-		var k *Keyring
-		if k, err = readKeysFile(path); err == nil {
-			return k, nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return nil, err
 }

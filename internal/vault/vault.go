@@ -52,8 +52,8 @@ const (
 	wrapDomain = "dropday/vault/v1/wrap\x00"
 )
 
-// Keyring holds the key-encryption keys. It is immutable after Parse or Load
-// and safe for concurrent use.
+// Keyring holds the key-encryption keys. Make one with Parse or Load; it is
+// immutable afterwards and safe for concurrent use.
 type Keyring struct {
 	primary  int
 	versions []int // configured order, primary first
@@ -75,8 +75,10 @@ type Sealed struct {
 	Ciphertext []byte // nonce ‖ encrypted token ‖ tag (≥ 28 bytes)
 }
 
-// Seal encrypts plaintext under a fresh data key bound to aad (the row's
-// identity, e.g. "presave:<id>:refresh_token"), wrapped by the primary KEK.
+// Seal encrypts plaintext under a fresh data key bound to aad, wrapped by the
+// primary KEK. aad must name the row and column stably, e.g.
+// "presave:<id>:refresh_token": Open and Rewrap need the same bytes, so it
+// must not include anything that changes over the row's life.
 func (k *Keyring) Seal(plaintext, aad []byte) (Sealed, error) {
 	dk := make([]byte, keySize)
 	defer clear(dk) // best effort: the AES key schedule itself cannot be wiped
@@ -100,6 +102,7 @@ func (k *Keyring) Seal(plaintext, aad []byte) (Sealed, error) {
 
 // Open decrypts s for the row identified by aad. It fails with ErrUnknownKey
 // when s's KEK version is not configured, and with ErrDecrypt otherwise.
+// Callers should clear the returned plaintext once the platform call is made.
 func (k *Keyring) Open(s Sealed, aad []byte) ([]byte, error) {
 	dk, err := k.unwrap(s, aad)
 	if err != nil {

@@ -396,11 +396,19 @@ func TestLoadBadFile(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 	noSecrets(t, fmt.Sprint(err))
+
+	// An empty file (not one being written: it stays empty) is an error too.
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(logBuffer(new(bytes.Buffer)), "", dir); err == nil || !strings.Contains(err.Error(), "no keys") {
+		t.Errorf("empty file: err = %v", err)
+	}
 }
 
 func TestLoadRace(t *testing.T) {
 	dir := t.TempDir()
-	const n = 8
+	const n = 32
 	rings := make([]*Keyring, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
