@@ -176,6 +176,9 @@ func createKeysFile(path, dataDir string) (k *Keyring, created bool, err error) 
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		k, err := readKeysFile(path)
+		if errors.Is(err, fs.ErrNotExist) { // the winner failed and cleaned up
+			err = fmt.Errorf("vault: %s: another process failed to create it: %w", path, err)
+		}
 		return k, false, err
 	}
 	if err != nil {
