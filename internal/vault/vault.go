@@ -6,8 +6,9 @@
 // ciphertext copied to another row does not decrypt. The data key is then
 // wrapped (AES-256-GCM again) by the primary key-encryption key (KEK), with
 // associated data naming the KEK version and the same row identity. Only the
-// wrapped data key is stored. The KEKs come from DROPDAY_MASTER_KEYS, never
-// from the database, so a leaked database backup reveals no tokens.
+// wrapped data key is stored. The KEKs live outside the database
+// (DROPDAY_MASTER_KEYS, or master.keys in the data directory when unset), so
+// a database dump alone reveals no tokens.
 //
 // Rotation: put a new KEK first in DROPDAY_MASTER_KEYS and keep the old ones
 // after it. New rows are wrapped under the new key at once, old rows still
