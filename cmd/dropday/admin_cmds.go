@@ -18,7 +18,9 @@ import (
 	"github.com/dropday/dropday/internal/apitokens"
 	"github.com/dropday/dropday/internal/auth"
 	"github.com/dropday/dropday/internal/config"
+	"github.com/dropday/dropday/internal/presave"
 	"github.com/dropday/dropday/internal/store"
+	"github.com/dropday/dropday/internal/vault"
 )
 
 func migrateCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
@@ -129,5 +131,26 @@ func tokenCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, args []
 		return errors.New(msg)
 	}
 	fmt.Fprintf(stdout, "%s\nThis is the only time the token is shown. Use it as: Authorization: Bearer <token>\n", token)
+	return nil
+}
+
+func keysCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "rotate" {
+		return fmt.Errorf("usage: dropday keys rotate   (after putting a new primary key first in DROPDAY_MASTER_KEYS)")
+	}
+	k, err := vault.Load(log, cfg.MasterKeys, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := presave.Rotate(ctx, db, k, log)
+	if err != nil {
+		return fmt.Errorf("rotated %d credentials, then: %w", n, err)
+	}
+	fmt.Fprintf(stdout, "Re-wrapped %d credentials under key %d. Keys other than %d can be removed from DROPDAY_MASTER_KEYS once every instance runs with the new list.\n", n, k.Primary(), k.Primary())
 	return nil
 }

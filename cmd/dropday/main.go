@@ -5,6 +5,7 @@
 //	dropday migrate [-unlock]       apply migrations and exit
 //	dropday user create -email … -workspace … [-name …]   (password from the terminal or stdin)
 //	dropday token create -workspace ID -name …            (prints an API token once)
+//	dropday keys rotate                                   (re-wrap credentials under the primary key)
 //	dropday version
 package main
 
@@ -47,7 +48,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	// Subcommands with their own flags take them after the sub-subcommand;
 	// the shared config flags (-addr, -database-url, …) come from the environment.
 	cfgArgs := args
-	if cmd == "user" || cmd == "token" || cmd == "migrate" {
+	if cmd == "user" || cmd == "token" || cmd == "migrate" || cmd == "keys" {
 		cfgArgs = nil
 	}
 	cfg, err := config.Load(getenv, cfgArgs)
@@ -64,6 +65,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return userCmd(ctx, cfg, log, args, stdin, stdout)
 	case "token":
 		return tokenCmd(ctx, cfg, log, args, stdout)
+	case "keys":
+		return keysCmd(ctx, cfg, log, args, stdout)
 	}
 	return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
 }
@@ -73,6 +76,7 @@ const usage = `usage:
   dropday migrate [-unlock]
   dropday user create -email EMAIL -workspace NAME [-name NAME] [-password-stdin]
   dropday token create -workspace ID -name NAME
+  dropday keys rotate
   dropday version
 Configuration comes from DROPDAY_* environment variables; see README.md.
 `
@@ -115,4 +119,3 @@ func version() string {
 	}
 	return rev
 }
-

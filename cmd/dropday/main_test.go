@@ -22,8 +22,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
@@ -119,6 +123,11 @@ func TestCommands(t *testing.T) {
 	}
 	if err := run(ctx, []string{"token", "create", "-workspace", "99", "-name", "x"}, env, nil, io.Discard, io.Discard); err == nil {
 		t.Fatal("token for a missing workspace was created")
+	}
+
+	out.Reset()
+	if err := run(ctx, []string{"keys", "rotate"}, env, nil, &out, io.Discard); err != nil || !strings.Contains(out.String(), "Re-wrapped 0 credentials under key 1") {
+		t.Fatalf("keys rotate: %q %v", out.String(), err)
 	}
 
 	if err := run(ctx, []string{"frobnicate"}, env, nil, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "unknown command") {
