@@ -76,3 +76,14 @@ func ListLinks(ctx context.Context, db bun.IDB, workspaceID int64, f LinkFilter)
 	}
 	return ls, int(total), nil
 }
+
+// LinkForFan finds a link by id without a workspace scope, for fan-side flows
+// whose link id comes from a row the server wrote (an OAuth state, a pre-save),
+// never from an admin's request.
+func LinkForFan(ctx context.Context, db bun.IDB, id int64) (*models.Link, error) {
+	l := new(models.Link)
+	if err := db.NewSelect().Model(l).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound("link", err)
+	}
+	return l, nil
+}

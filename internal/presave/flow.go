@@ -1,0 +1,261 @@
+package presave
+
+import (
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+	"golang.org/x/oauth2"
+
+	"github.com/dropday/dropday/internal/auth"
+	"github.com/dropday/dropday/internal/platform"
+	"github.com/dropday/dropday/internal/store"
+	"github.com/dropday/dropday/internal/validate"
+	"github.com/dropday/dropday/internal/vault"
+	"github.com/dropday/dropday/models"
+)
+
+// StateTTL is how long a fan has to finish the platform's consent screen.
+const StateTTL = 10 * time.Minute
+
+// ConsentVersion names the consent text shown next to the pre-save button;
+// EmailConsentVersion the "also email me when it drops" checkbox's text.
+const (
+	ConsentVersion      = "presave-v1"
+	EmailConsentVersion = "presave-email-v1"
+)
+
+// Scopes per platform: the minimum to save, plus email only when the fan asked for it.
+var (
+	spotifySave  = "user-library-modify"
+	spotifyEmail = "user-read-email"
+)
+
+// Errors the handlers turn into pages for fans.
+var (
+	// ErrBadState: missing, wrong, replayed or expired state (400).
+	ErrBadState = errors.New("presave: the sign-in attempt is not valid any more")
+	// ErrDenied: the fan pressed cancel on the platform's consent screen.
+	ErrDenied = errors.New("presave: consent refused")
+	// ErrUnavailable: the platform is not configured, or the link takes no pre-saves.
+	ErrUnavailable = errors.New("presave: pre-save is not available here")
+)
+
+// Flow runs consent for the configured direct platforms.
+type Flow struct {
+	DB      *bun.DB
+	Vault   *vault.Keyring
+	Clients map[string]platform.Client
+	Now     func() time.Time
+}
+
+// Enabled tells whether the platform saves directly (its credentials are configured).
+func (f *Flow) Enabled(platformKey string) bool { _, ok := f.Clients[platformKey]; return ok }
+
+// Open tells whether a link takes pre-saves now.
+func Open(l *models.Link) bool { return l.State == models.LinkLive || l.State == models.LinkReleased }
+
+// Start records a consent attempt and returns the platform's consent URL and
+// the state value to bind to the fan's browser (in a cookie).
+func (f *Flow) Start(ctx context.Context, l *models.Link, platformKey string, emailOptIn bool) (authURL, state string, err error) {
+	c, ok := f.Clients[platformKey]
+	if !ok || !Open(l) {
+		return "", "", ErrUnavailable
+	}
+	state = auth.NewToken("")
+	verifier := oauth2.GenerateVerifier()
+	now := f.Now()
+	err = store.CreateOAuthState(ctx, f.DB, &models.OAuthState{StateHash: auth.HashToken(state), LinkID: l.ID,
+		Platform: platformKey, Verifier: verifier, EmailOptIn: emailOptIn, CreatedAt: now, ExpiresAt: now.Add(StateTTL)})
+	if err != nil {
+		return "", "", err
+	}
+	return c.AuthorizeURL(state, verifier, scopes(platformKey, emailOptIn)), state, nil
+}
+
+func scopes(platformKey string, email bool) []string {
+	switch platformKey {
+	case "spotify":
+		if email {
+			return []string{spotifySave, spotifyEmail}
+		}
+		return []string{spotifySave}
+	}
+	return nil
+}
+
+// Callback is what the platform's redirect and the fan's browser brought back.
+type Callback struct {
+	Platform    string
+	CookieState string // from the browser's cookie
+	QueryState  string // from the redirect
+	Code        string
+	Error       string // "access_denied" when the fan refused
+	IP          string
+	UserAgent   string
+}
+
+// Result is a completed pre-save.
+type Result struct {
+	Presave *models.Presave
+	Link    *models.Link
+	// RevokeToken is the fan's undo token, shown now and never stored in the clear.
+	RevokeToken string
+	// NeedEmail: the fan ticked "also email me" but the platform gave no email.
+	NeedEmail bool
+}
+
+// Complete checks the state, trades the code for tokens, reads the profile
+// and stores the pre-save with its sealed credential and consent record, all
+// or nothing. On ErrDenied the link is returned so the page can offer "try again".
+func (f *Flow) Complete(ctx context.Context, cb Callback) (Result, error) {
+	if cb.QueryState == "" || cb.CookieState == "" ||
+		subtle.ConstantTimeCompare([]byte(cb.QueryState), []byte(cb.CookieState)) != 1 {
+		return Result{}, ErrBadState
+	}
+	now := f.Now()
+	st, err := store.TakeOAuthState(ctx, f.DB, auth.HashToken(cb.QueryState), now)
+	if errors.Is(err, store.ErrNotFound) {
+		return Result{}, ErrBadState
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	if st.Platform != cb.Platform {
+		return Result{}, ErrBadState
+	}
+	l, err := store.LinkForFan(ctx, f.DB, st.LinkID)
+	if err != nil {
+		return Result{}, err
+	}
+	if cb.Error != "" {
+		return Result{Link: l}, ErrDenied
+	}
+	c, ok := f.Clients[cb.Platform]
+	if !ok || !Open(l) {
+		return Result{Link: l}, ErrUnavailable
+	}
+	if cb.Code == "" {
+		return Result{}, ErrBadState
+	}
+	tok, err := c.Exchange(ctx, cb.Code, st.Verifier)
+	if err != nil {
+		return Result{Link: l}, fmt.Errorf("presave: exchange: %w", err)
+	}
+	prof, err := c.Profile(ctx, tok.AccessToken)
+	if err != nil {
+		return Result{Link: l}, fmt.Errorf("presave: profile: %w", err)
+	}
+	if prof.ID == "" || tok.RefreshToken == "" {
+		return Result{Link: l}, &platform.Error{Platform: cb.Platform, Kind: platform.Permanent, Message: "no account id or refresh token in the answer"}
+	}
+	email := ""
+	if st.EmailOptIn && prof.Email != "" {
+		if e, msg := validate.Email(prof.Email); msg == "" {
+			email = e
+		}
+	}
+	revoke := auth.NewToken("")
+	p := &models.Presave{WorkspaceID: l.WorkspaceID, LinkID: l.ID, Platform: cb.Platform, PlatformUserID: prof.ID,
+		DisplayName: truncate(prof.DisplayName, 200), Email: email, EmailOptIn: st.EmailOptIn,
+		IP: cb.IP, UserAgent: truncate(cb.UserAgent, 400), ConsentVersion: ConsentVersion, ConsentedAt: now,
+		Scope: grantedScope(tok.Scope, scopes(cb.Platform, st.EmailOptIn)), State: models.PresavePending,
+		RevokeTokenHash: auth.HashToken(revoke), CreatedAt: now, UpdatedAt: now}
+	err = f.DB.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
+		if err := store.UpsertPresave(ctx, tx, p); err != nil {
+			return err
+		}
+		blob, version, err := seal(f.Vault, p.ID, tok.RefreshToken)
+		if err != nil {
+			return err
+		}
+		if err := store.SetPresaveCredential(ctx, tx, p.ID, blob, version); err != nil {
+			return err
+		}
+		if email == "" {
+			return nil
+		}
+		return subscribe(ctx, tx, l, email, cb.Platform, cb.IP, p.UserAgent, EmailConsentVersion, now)
+	})
+	if err != nil {
+		return Result{Link: l}, err
+	}
+	return Result{Presave: p, Link: l, RevokeToken: revoke, NeedEmail: st.EmailOptIn && email == ""}, nil
+}
+
+// subscribe adds the fan to the workspace's subscribers through this link:
+// the same subscriber and consent row the email signup writes.
+func subscribe(ctx context.Context, db bun.IDB, l *models.Link, email, platformKey, ip, ua, version string, now time.Time) error {
+	s := &models.Subscriber{WorkspaceID: l.WorkspaceID, Email: email, Platform: platformKey,
+		Status: models.SubscriberActive, CreatedAt: now, UpdatedAt: now}
+	if err := store.UpsertSubscriber(ctx, db, s); err != nil {
+		return err
+	}
+	return store.UpsertSignup(ctx, db, &models.Signup{WorkspaceID: l.WorkspaceID, LinkID: l.ID, SubscriberID: s.ID,
+		Platform: platformKey, IP: ip, UserAgent: ua, ConsentVersion: version, ConsentedAt: now, CreatedAt: now})
+}
+
+// grantedScope is what the platform says it granted, or what we asked for
+// when it does not say.
+func grantedScope(granted string, asked []string) string {
+	if strings.TrimSpace(granted) != "" {
+		return strings.Join(strings.Fields(granted), " ")
+	}
+	return strings.Join(asked, " ")
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// Revoked describes a revoke for the fan's page.
+type Revoked struct {
+	Presave *models.Presave
+	Link    *models.Link
+	// Changed is false when it was already revoked (or final) before.
+	Changed bool
+}
+
+// Find returns the pre-save an undo token names, without changing anything.
+func Find(ctx context.Context, db bun.IDB, token string) (*models.Presave, *models.Link, error) {
+	if token == "" {
+		return nil, nil, store.ErrNotFound
+	}
+	p, err := store.PresaveByRevokeToken(ctx, db, auth.HashToken(token))
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := store.LinkByID(ctx, db, p.WorkspaceID, p.LinkID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, l, nil
+}
+
+// Revoke cancels the pre-save and destroys its credential at once. A second
+// call changes nothing and says so.
+func Revoke(ctx context.Context, db bun.IDB, token string, now time.Time) (Revoked, error) {
+	p, l, err := Find(ctx, db, token)
+	if err != nil {
+		return Revoked{}, err
+	}
+	changed, err := store.RevokePresave(ctx, db, p.ID, now)
+	if err != nil {
+		return Revoked{}, err
+	}
+	if changed {
+		p, err = store.PresaveByID(ctx, db, p.ID)
+		if err != nil {
+			return Revoked{}, err
+		}
+	}
+	return Revoked{Presave: p, Link: l, Changed: changed}, nil
+}
