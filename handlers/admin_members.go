@@ -129,4 +129,3 @@ func (s *Server) workspaceSwitch(c echo.Context) error {
 	}
 	return redirect(c, "/admin/links")
 }
-
