@@ -65,7 +65,12 @@ func (s *Server) requireAPIToken(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Set(ctxAPI, t)
 		c.Set(ctxLogger, loggerOf(c, s.Log).With("api_token_id", t.ID, "workspace_id", t.WorkspaceID))
-		return next(c)
+		err = next(c)
+		var p *apiProblem
+		if errors.As(err, &p) {
+			return c.JSON(p.status, apiError{apiErrorBody{Code: p.code, Message: p.msg, Field: p.field}})
+		}
+		return err
 	}
 }
 
@@ -81,10 +86,17 @@ func bearerToken(header string) (string, bool) {
 
 func apiTokenOf(c echo.Context) *models.APIToken { return c.Get(ctxAPI).(*models.APIToken) }
 
-// apiFail writes an error the central handler cannot express, such as a 409
-// or 400 that names a field; the shape is the same apiError.
-func apiFail(c echo.Context, status int, code, msg, field string) error {
-	return c.JSON(status, apiError{apiErrorBody{Code: code, Message: msg, Field: field}})
+// apiProblem is an API error the central handler cannot express, such as a
+// 409 or 400 that names a field; requireAPIToken writes it in the same shape.
+type apiProblem struct {
+	status           int
+	code, msg, field string
+}
+
+func (p *apiProblem) Error() string { return fmt.Sprintf("api: %d %s: %s", p.status, p.code, p.msg) }
+
+func apiFail(status int, code, msg, field string) error {
+	return &apiProblem{status: status, code: code, msg: msg, field: field}
 }
 
 // apiLink is a link as the API shows it.
@@ -250,7 +262,7 @@ func (s *Server) apiLinkCreate(c echo.Context) error {
 	}
 	if err := store.CreateLink(c.Request().Context(), s.DB, l); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return apiFail(c, http.StatusConflict, "conflict", "The slug "+strconv.Quote(l.Slug)+" is taken; choose another.", "slug")
+			return apiFail(http.StatusConflict, "conflict", "The slug "+strconv.Quote(l.Slug)+" is taken; choose another.", "slug")
 		}
 		return err
 	}
@@ -289,7 +301,7 @@ func (s *Server) apiLinkUpdate(c echo.Context) error {
 	updated.UpdatedAt = s.Now()
 	if err := store.UpdateLink(c.Request().Context(), s.DB, &updated); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return apiFail(c, http.StatusConflict, "conflict", "The slug "+strconv.Quote(updated.Slug)+" is taken; choose another.", "slug")
+			return apiFail(http.StatusConflict, "conflict", "The slug "+strconv.Quote(updated.Slug)+" is taken; choose another.", "slug")
 		}
 		return err
 	}
@@ -447,23 +459,23 @@ func (b *apiLinkInput) rename(errs validate.Errors) validate.Errors {
 func decodeJSON(c echo.Context, v any) error {
 	req := c.Request()
 	if mt, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType)); err != nil || (mt != echo.MIMEApplicationJSON && mt != "application/merge-patch+json") {
-		return apiFail(c, http.StatusBadRequest, "bad_request", "Send the body as JSON with 'Content-Type: application/json'.", "")
+		return apiFail(http.StatusBadRequest, "bad_request", "Send the body as JSON with 'Content-Type: application/json'.", "")
 	}
 	data, err := io.ReadAll(io.LimitReader(req.Body, apiMaxBody+1))
 	if err != nil {
-		return apiFail(c, http.StatusBadRequest, "bad_request", "The request body could not be read.", "")
+		return apiFail(http.StatusBadRequest, "bad_request", "The request body could not be read.", "")
 	}
 	if len(data) > apiMaxBody {
-		return apiFail(c, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("The request body is larger than %d KB.", apiMaxBody>>10), "")
+		return apiFail(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("The request body is larger than %d KB.", apiMaxBody>>10), "")
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		msg, field := jsonErrorMessage(err)
-		return apiFail(c, http.StatusBadRequest, "bad_request", msg, field)
+		return apiFail(http.StatusBadRequest, "bad_request", msg, field)
 	}
 	if dec.More() {
-		return apiFail(c, http.StatusBadRequest, "bad_request", "The body must be exactly one JSON object; there is more after it.", "")
+		return apiFail(http.StatusBadRequest, "bad_request", "The body must be exactly one JSON object; there is more after it.", "")
 	}
 	return nil
 }
