@@ -260,6 +260,7 @@ func (s *Server) apiLinkCreate(c echo.Context) error {
 	if errs := links.Apply(l, in); errs.Has() {
 		return body.rename(errs)
 	}
+	body.exact(l)
 	if err := store.CreateLink(c.Request().Context(), s.DB, l); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return apiFail(http.StatusConflict, "conflict", "The slug "+strconv.Quote(l.Slug)+" is taken; choose another.", "slug")
@@ -298,6 +299,7 @@ func (s *Server) apiLinkUpdate(c echo.Context) error {
 	if errs := links.Apply(&updated, in); errs.Has() {
 		return body.rename(errs)
 	}
+	body.exact(&updated)
 	updated.UpdatedAt = s.Now()
 	if err := store.UpdateLink(c.Request().Context(), s.DB, &updated); err != nil {
 		if errors.Is(err, store.ErrConflict) {
@@ -372,6 +374,17 @@ type apiLinkInput struct {
 	Source       optString `json:"source"`
 	ReleaseLocal optString `json:"release_local"`
 	ReleaseAt    optString `json:"release_at"`
+
+	// instant is release_at parsed, kept because a wall time in the hour
+	// the clocks fall back names two moments and links.Apply can pick either.
+	instant time.Time
+}
+
+// exact restores the moment release_at named after links.Apply validated it.
+func (b *apiLinkInput) exact(l *models.Link) {
+	if !b.instant.IsZero() {
+		l.ReleaseAt = b.instant.UTC()
+	}
 }
 
 func (b *apiLinkInput) any() bool {
@@ -426,6 +439,7 @@ func (b *apiLinkInput) releaseInto(in *links.Input) validate.Errors {
 			loc = l
 		}
 		local := t.In(loc)
+		b.instant = t
 		in.ReleaseDate, in.ReleaseTime = local.Format("2006-01-02"), local.Format("15:04")
 	case b.ReleaseAt.set || b.ReleaseLocal.set:
 		// Sent but empty or null: a release time can be changed, not removed.

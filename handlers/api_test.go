@@ -487,3 +487,19 @@ func TestAPISubscribers(t *testing.T) {
 		t.Fatalf("signup_count = %d, want 2", lj.SignupCount)
 	}
 }
+
+// When the clocks fall back, 02:30 happens twice in Berlin; release_at names
+// one of them and must be kept exactly, not re-derived from the wall time.
+func TestAPIReleaseAtInTheRepeatedHour(t *testing.T) {
+	app := testapp.New(t)
+	o := app.CreateOwner("owner@example.com", "Label")
+	a := newAPI(t, app, app.APIToken(o.Workspace.ID))
+	for _, at := range []string{"2027-10-31T00:30:00Z", "2027-10-31T01:30:00Z"} {
+		res := a.do(http.MethodPost, "/api/v1/links", `{"title": "T `+at[11:13]+`", "artist": "A", "time_zone": "Europe/Berlin", "release_at": "`+at+`"}`)
+		var l linkJSON
+		res.decode(t, &l)
+		if res.Status != http.StatusCreated || l.ReleaseAt != at || l.ReleaseLocal != "2027-10-31T02:30" {
+			t.Fatalf("release_at %s: %d %+v", at, res.Status, l)
+		}
+	}
+}
