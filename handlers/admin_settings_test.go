@@ -45,7 +45,7 @@ func TestSettingsTokenLifecycle(t *testing.T) {
 	// Created: shown once, on this response, not via a redirect.
 	res, body = c.PostForm("/admin/settings", "/admin/tokens", url.Values{"token_name": {"website"}})
 	token := tokenRE.FindString(body)
-	if res.StatusCode != http.StatusCreated || token == "" || !strings.Contains(body, "won't be shown again") ||
+	if res.StatusCode != http.StatusCreated || token == "" || strings.Count(body, token) != 1 || !strings.Contains(body, "won't be shown again") ||
 		res.Header.Get("Location") != "" || res.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("create token: status %d location %q\n%s", res.StatusCode, res.Header.Get("Location"), body)
 	}
