@@ -1,9 +1,111 @@
 package handlers
 
-import "github.com/labstack/echo/v4"
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
-// TODO(helper C): the settings page: workspace name and API tokens.
-func (s *Server) settingsPage(c echo.Context) error   { return echo.ErrNotImplemented }
-func (s *Server) settingsUpdate(c echo.Context) error { return echo.ErrNotImplemented }
-func (s *Server) tokenCreate(c echo.Context) error    { return echo.ErrNotImplemented }
-func (s *Server) tokenDelete(c echo.Context) error    { return echo.ErrNotImplemented }
+	"github.com/labstack/echo/v4"
+
+	"github.com/dropday/dropday/internal/apitokens"
+	"github.com/dropday/dropday/internal/store"
+	"github.com/dropday/dropday/views/admin"
+)
+
+const maxWorkspaceName = 100
+
+// settingsPage shows the workspace and its API tokens; members see it read-only.
+func (s *Server) settingsPage(c echo.Context) error {
+	p, err := s.settingsData(c)
+	if err != nil {
+		return err
+	}
+	p.Renamed = c.QueryParam("renamed") == "1"
+	p.TokenDeleted = c.QueryParam("token_deleted") == "1"
+	return render(c, http.StatusOK, admin.Settings(p))
+}
+
+// settingsData is what every rendering of the settings page starts from.
+func (s *Server) settingsData(c echo.Context) (admin.SettingsPage, error) {
+	a := adminOf(c)
+	tokens, err := store.APITokens(c.Request().Context(), s.DB, a.workspaceID())
+	if err != nil {
+		return admin.SettingsPage{}, err
+	}
+	return admin.SettingsPage{Layout: layoutFor(c, "settings"), Name: a.member.Workspace.Name,
+		Tokens: tokens, APIBase: s.Config.URL("/api/v1")}, nil
+}
+
+// settingsUpdate renames the workspace (owners only, by the route table).
+func (s *Server) settingsUpdate(c echo.Context) error {
+	name := strings.TrimSpace(c.FormValue("name"))
+	if msg := checkWorkspaceName(name); msg != "" {
+		p, err := s.settingsData(c)
+		if err != nil {
+			return err
+		}
+		p.Name, p.NameError = name, msg
+		return render(c, http.StatusUnprocessableEntity, admin.Settings(p))
+	}
+	if err := store.RenameWorkspace(c.Request().Context(), s.DB, adminOf(c).workspaceID(), name); err != nil {
+		return err
+	}
+	loggerOf(c, s.Log).Info("workspace renamed")
+	// Redirect so the shell (sidebar, switcher) is drawn with the new name.
+	return redirect(c, "/admin/settings?renamed=1")
+}
+
+func checkWorkspaceName(name string) string {
+	switch {
+	case name == "":
+		return "Name the workspace, for example after the artist or label."
+	case utf8.RuneCountInString(name) > maxWorkspaceName:
+		return "Keep the name under 100 characters."
+	case strings.ContainsFunc(name, unicode.IsControl):
+		return "Remove the line breaks and control characters."
+	}
+	return ""
+}
+
+// tokenCreate issues an API token and shows it on this response only: the
+// page is rendered directly (201) rather than redirected to, so the token
+// never sits in a URL, a history entry or a log line.
+func (s *Server) tokenCreate(c echo.Context) error {
+	a := adminOf(c)
+	name := c.FormValue("token_name")
+	token, t, msg, err := apitokens.Create(c.Request().Context(), s.DB, a.workspaceID(), name, &a.user.ID, s.Now())
+	if err != nil {
+		return err
+	}
+	p, err := s.settingsData(c)
+	if err != nil {
+		return err
+	}
+	if msg != "" {
+		p.TokenName, p.TokenNameError = name, msg
+		return render(c, http.StatusUnprocessableEntity, admin.Settings(p))
+	}
+	loggerOf(c, s.Log).Info("api token created", "api_token_id", t.ID)
+	p.NewToken, p.NewTokenName = token, t.Name
+	return render(c, http.StatusCreated, admin.Settings(p))
+}
+
+// tokenDelete revokes a token at once; another workspace's token is a 404.
+func (s *Server) tokenDelete(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return store.ErrNotFound
+	}
+	err = store.DeleteAPIToken(c.Request().Context(), s.DB, adminOf(c).workspaceID(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, "This API token does not exist any more, or it belongs to another workspace.")
+	}
+	if err != nil {
+		return err
+	}
+	loggerOf(c, s.Log).Info("api token deleted", "api_token_id", id)
+	return redirect(c, "/admin/settings?token_deleted=1")
+}
