@@ -65,12 +65,7 @@ func (s *Server) requireAPIToken(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Set(ctxAPI, t)
 		c.Set(ctxLogger, loggerOf(c, s.Log).With("api_token_id", t.ID, "workspace_id", t.WorkspaceID))
-		err = next(c)
-		var p *apiProblem
-		if errors.As(err, &p) {
-			return c.JSON(p.status, apiError{apiErrorBody{Code: p.code, Message: p.msg, Field: p.field}})
-		}
-		return err
+		return next(c)
 	}
 }
 
@@ -85,19 +80,6 @@ func bearerToken(header string) (string, bool) {
 }
 
 func apiTokenOf(c echo.Context) *models.APIToken { return c.Get(ctxAPI).(*models.APIToken) }
-
-// apiProblem is an API error the central handler cannot express, such as a
-// 409 or 400 that names a field; requireAPIToken writes it in the same shape.
-type apiProblem struct {
-	status           int
-	code, msg, field string
-}
-
-func (p *apiProblem) Error() string { return fmt.Sprintf("api: %d %s: %s", p.status, p.code, p.msg) }
-
-func apiFail(status int, code, msg, field string) error {
-	return &apiProblem{status: status, code: code, msg: msg, field: field}
-}
 
 // apiLink is a link as the API shows it.
 type apiLink struct {

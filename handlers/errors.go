@@ -3,6 +3,7 @@ package handlers
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -26,6 +27,19 @@ type apiErrorBody struct {
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// apiProblem is an error with its own status, code and field (a 409 on slug,
+// a 400 naming a malformed field) for the cases a sentinel cannot express.
+type apiProblem struct {
+	status           int
+	code, msg, field string
+}
+
+func (p *apiProblem) Error() string { return fmt.Sprintf("api: %d %s: %s", p.status, p.code, p.msg) }
+
+func apiFail(status int, code, msg, field string) error {
+	return &apiProblem{status: status, code: code, msg: msg, field: field}
+}
 
 // handleError is the one place errors become responses: a page for browsers,
 // JSON for the API. Unknown errors are logged and shown as a plain 500.
@@ -56,7 +70,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 func classify(err error) (status int, code, msg, field string) {
 	var verrs validate.Errors
 	var he *echo.HTTPError
+	var p *apiProblem
 	switch {
+	case errors.As(err, &p):
+		return p.status, p.code, p.msg, p.field
 	case errors.As(err, &verrs) && verrs.Has():
 		return http.StatusUnprocessableEntity, "invalid", verrs[0].Message, verrs[0].Field
 	case errors.Is(err, store.ErrNotFound):
