@@ -48,13 +48,17 @@ type Store struct {
 	MaxBytes int64
 }
 
-// Save checks and stores an upload, returning its new key. A new upload always
-// gets a new key, so the files can be cached forever.
-func (s *Store) Save(r io.Reader) (string, error) {
-	data, err := io.ReadAll(io.LimitReader(r, s.MaxBytes+1))
-	if err != nil {
-		return "", fmt.Errorf("artwork: read upload: %w", err)
-	}
+// Check validates an upload without writing anything, so a form with other
+// errors can report a bad image and still leave the disk untouched.
+func (s *Store) Check(data []byte) error {
+	_, err := s.check(data)
+	return err
+}
+
+// check returns the image format, or the error to show the artist. It reads
+// only the header before the size checks, so a decompression bomb is refused
+// before its pixels are decoded.
+func (s *Store) check(data []byte) (string, error) {
 	if int64(len(data)) > s.MaxBytes {
 		return "", fmt.Errorf("%w (%d MB)", ErrTooLarge, s.MaxBytes>>20)
 	}
@@ -73,6 +77,20 @@ func (s *Store) Save(r io.Reader) (string, error) {
 	if cfg.Width > maxSide || cfg.Height > maxSide {
 		return "", ErrTooBig
 	}
+	return format, nil
+}
+
+// Save checks and stores an upload, returning its new key. A new upload always
+// gets a new key, so the files can be cached forever.
+func (s *Store) Save(r io.Reader) (string, error) {
+	data, err := io.ReadAll(io.LimitReader(r, s.MaxBytes+1))
+	if err != nil {
+		return "", fmt.Errorf("artwork: read upload: %w", err)
+	}
+	format, err := s.check(data)
+	if err != nil {
+		return "", err
+	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return "", ErrNotImage
@@ -82,25 +100,46 @@ func (s *Store) Save(r io.Reader) (string, error) {
 		return "", fmt.Errorf("artwork: key: %w", err)
 	}
 	key := hex.EncodeToString(b)
+	if err := s.write(key, format, data, img); err != nil {
+		// Leave no half-written key behind: nothing refers to it.
+		_ = os.RemoveAll(filepath.Join(s.Dir, key))
+		return "", err
+	}
+	return key, nil
+}
+
+func (s *Store) write(key, format string, data []byte, img image.Image) error {
 	dir := filepath.Join(s.Dir, key)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("artwork: %w", err)
+		return fmt.Errorf("artwork: %w", err)
 	}
 	ext := map[string]string{"jpeg": "jpg", "png": "png", "webp": "webp"}[format]
 	if err := writeFile(filepath.Join(dir, "original."+ext), data); err != nil {
-		return "", err
+		return err
 	}
 	sq := centreSquare(img)
 	for _, size := range Sizes {
 		var buf bytes.Buffer
 		if err := jpeg.Encode(&buf, resize(sq, size), &jpeg.Options{Quality: 85}); err != nil {
-			return "", fmt.Errorf("artwork: encode: %w", err)
+			return fmt.Errorf("artwork: encode: %w", err)
 		}
 		if err := writeFile(filepath.Join(dir, fmt.Sprintf("%d.jpg", size)), buf.Bytes()); err != nil {
-			return "", err
+			return err
 		}
 	}
-	return key, nil
+	return nil
+}
+
+// Delete removes every file of an artwork, for uploads whose link was never
+// saved (a slug conflict after the files were written). A missing key is no error.
+func (s *Store) Delete(key string) error {
+	if !keyRE.MatchString(key) {
+		return ErrBadKey
+	}
+	if err := os.RemoveAll(filepath.Join(s.Dir, key)); err != nil {
+		return fmt.Errorf("artwork: delete: %w", err)
+	}
+	return nil
 }
 
 // Path returns the file for key and name ("640.jpg", "original.png"), or
