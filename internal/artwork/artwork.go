@@ -51,33 +51,38 @@ type Store struct {
 // Check validates an upload without writing anything, so a form with other
 // errors can report a bad image and still leave the disk untouched.
 func (s *Store) Check(data []byte) error {
-	_, err := s.check(data)
+	_, _, err := s.check(data)
 	return err
 }
 
-// check returns the image format, or the error to show the artist. It reads
-// only the header before the size checks, so a decompression bomb is refused
-// before its pixels are decoded.
-func (s *Store) check(data []byte) (string, error) {
+// check decodes the image and returns it with its format, or the error to
+// show the artist. The size checks read only the header, so a decompression
+// bomb is refused before its pixels are decoded; the full decode then catches
+// truncated files, so an image that passes Check also saves.
+func (s *Store) check(data []byte) (image.Image, string, error) {
 	if int64(len(data)) > s.MaxBytes {
-		return "", fmt.Errorf("%w (%d MB)", ErrTooLarge, s.MaxBytes>>20)
+		return nil, "", fmt.Errorf("%w (%d MB)", ErrTooLarge, s.MaxBytes>>20)
 	}
 	switch http.DetectContentType(data) {
 	case "image/jpeg", "image/png", "image/webp":
 	default:
-		return "", ErrNotImage
+		return nil, "", ErrNotImage
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil || !allowedFormat[format] {
-		return "", ErrNotImage
+		return nil, "", ErrNotImage
 	}
 	if cfg.Width < minSide || cfg.Height < minSide {
-		return "", ErrTooSmall
+		return nil, "", ErrTooSmall
 	}
 	if cfg.Width > maxSide || cfg.Height > maxSide {
-		return "", ErrTooBig
+		return nil, "", ErrTooBig
 	}
-	return format, nil
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, "", ErrNotImage
+	}
+	return img, format, nil
 }
 
 // Save checks and stores an upload, returning its new key. A new upload always
@@ -87,13 +92,9 @@ func (s *Store) Save(r io.Reader) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("artwork: read upload: %w", err)
 	}
-	format, err := s.check(data)
+	img, format, err := s.check(data)
 	if err != nil {
 		return "", err
-	}
-	img, _, err := image.Decode(bytes.NewReader(data))
-	if err != nil {
-		return "", ErrNotImage
 	}
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
