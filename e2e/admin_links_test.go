@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -11,9 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/dropday/dropday/internal/browsertest"
+	"github.com/dropday/dropday/internal/store"
 	"github.com/dropday/dropday/internal/testapp"
 	"github.com/dropday/dropday/models"
 )
@@ -85,7 +90,9 @@ func TestAdminLinks(t *testing.T) {
 		chromedp.WaitVisible(`[data-testid="form-error"]`),
 	), "submit bad form")
 	for _, f := range []string{"artist", "release_date", "time_zone", "source"} {
-		if _, err := chromedp.Run(ctx, chromedp.Text(`[data-testid="`+f+`-error"]`, chromedp.AtLeast(0))); err != nil {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](
+			`document.querySelector('[data-testid="`+f+`-error"]') !== null && document.getElementById("`+f+`").getAttribute("aria-invalid") === "true"`))
+		if err != nil || !ok {
 			t.Fatalf("no inline error for %s: %v", f, err)
 		}
 	}
@@ -117,9 +124,21 @@ func TestAdminLinks(t *testing.T) {
 
 	// A few more links so the list shows every state.
 	release := time.Date(2026, 12, 12, 0, 0, 0, 0, time.UTC)
-	app.Link(o.Workspace.ID, "tides-album", models.LinkDraft, release.AddDate(0, 2, 0)).Title = "Tides"
-	app.Link(o.Workspace.ID, "paper-moon", models.LinkReleased, release.AddDate(0, -3, 0))
-	app.Link(o.Workspace.ID, "old-demo", models.LinkArchived, release.AddDate(-1, 0, 0))
+	more := []struct{ slug, title, state string }{
+		{"tides-album", "Tides (Deluxe)", models.LinkDraft},
+		{"paper-moon", "Paper Moon", models.LinkReleased},
+		{"old-demo", "Demo Tape 2024", models.LinkArchived},
+	}
+	for i, m := range more {
+		l := app.Link(o.Workspace.ID, m.slug, m.state, release.AddDate(0, 2-2*i, 0))
+		l.Title = m.title
+		must(t, store.UpdateLink(context.Background(), app.DB, l), "retitle")
+		if m.state == models.LinkReleased {
+			for j := 0; j < 3; j++ {
+				signup(t, app, l, fmt.Sprintf("fan%d@example.com", j))
+			}
+		}
+	}
 
 	must(t, chromedp.Do(ctx,
 		chromedp.Click(`.sidebar nav a[href="/admin/links"]`),
@@ -138,6 +157,31 @@ func TestAdminLinks(t *testing.T) {
 	}
 	browsertest.Screenshot(t, ctx, "admin-links-list")
 
+	// The edit page and the Subscribers tab of a link with signups.
+	must(t, chromedp.Do(ctx,
+		chromedp.Click(`tr[data-slug="paper-moon"] a.row-title`),
+		chromedp.WaitVisible(`[data-testid="link-form"]`),
+		chromedp.Click(`nav.tabs a[href$="/subscribers"]`),
+		chromedp.WaitVisible(`[data-testid="subscribers-table"]`),
+	), "subscribers tab")
+	browsertest.Screenshot(t, ctx, "admin-link-subscribers")
+
+	// Dark theme.
+	must(t, chromedp.Do(ctx,
+		colorScheme("dark"),
+		chromedp.Navigate(app.URL+"/admin/links"),
+		chromedp.WaitVisible(`[data-testid="links-table"]`),
+	), "dark list")
+	browsertest.Screenshot(t, ctx, "admin-links-list-dark")
+	must(t, chromedp.Do(ctx,
+		chromedp.Click(`tr[data-slug="mara-lune-night-drive"] a.row-title`),
+		chromedp.WaitVisible(`[data-testid="link-form"]`),
+	), "dark edit")
+	browsertest.Screenshot(t, ctx, "admin-link-edit-dark")
+	must(t, chromedp.Do(ctx,
+		colorScheme("light"),
+	), "light again")
+
 	// The same pages on a phone.
 	must(t, chromedp.Do(ctx, chromedp.EmulateViewport(browsertest.Phone[0], browsertest.Phone[1]),
 		chromedp.Navigate(app.URL+"/admin/links"),
@@ -149,4 +193,25 @@ func TestAdminLinks(t *testing.T) {
 		chromedp.WaitVisible(`[data-testid="link-form"]`),
 	), "phone form")
 	browsertest.Screenshot(t, ctx, "admin-link-form-phone")
+}
+
+func signup(t *testing.T, app *testapp.App, l *models.Link, email string) {
+	t.Helper()
+	ctx := context.Background()
+	now := app.Clock.Now()
+	sub := &models.Subscriber{WorkspaceID: l.WorkspaceID, Email: email, Platform: "apple_music",
+		Status: models.SubscriberActive, CreatedAt: now, UpdatedAt: now}
+	must(t, store.UpsertSubscriber(ctx, app.DB, sub), "subscriber")
+	must(t, store.UpsertSignup(ctx, app.DB, &models.Signup{WorkspaceID: l.WorkspaceID, LinkID: l.ID,
+		SubscriberID: sub.ID, Platform: sub.Platform, IP: "203.0.113.7", UserAgent: "test",
+		ConsentVersion: "2026-11", ConsentedAt: now, CreatedAt: now}), "signup")
+}
+
+// colorScheme makes the page see prefers-color-scheme: scheme.
+func colorScheme(scheme string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
+		return err
+	})
 }
