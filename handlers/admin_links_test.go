@@ -456,3 +456,28 @@ func TestLinkCreateStreamedBodyLimit(t *testing.T) {
 		t.Fatal("a too-large upload wrote something")
 	}
 }
+
+// The same create, conflict and list on PostgreSQL, whose unique-violation
+// error and count query differ from SQLite's.
+func TestLinkCreateOnPostgres(t *testing.T) {
+	app := testapp.New(t, testapp.Options{Postgres: true})
+	o := app.CreateOwner("owner@example.com", "Label")
+	c := app.NewClient()
+	c.Login(o)
+	res, body := postMultipart(t, app, c, "/admin/links", validLink(), &upload{"cover.png", pngBytes(t, 300, 300)})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create: %d\n%s", res.StatusCode, body)
+	}
+	dirs := artworkDirs(t, app)
+	res, body = postMultipart(t, app, c, "/admin/links", validLink(), &upload{"cover.png", pngBytes(t, 300, 300)})
+	if res.StatusCode != http.StatusUnprocessableEntity || fieldErrors(body)["slug"] != "That address is taken; choose another." {
+		t.Fatalf("duplicate: %d %v", res.StatusCode, fieldErrors(body))
+	}
+	if app.CountRows("links") != 1 || artworkDirs(t, app) != dirs {
+		t.Fatal("the duplicate wrote something")
+	}
+	_, body = c.Get("/admin/links?state=live")
+	if strings.Count(body, `data-testid="link-row"`) != 1 || !strings.Contains(body, "Sat 5 Dec 2026, 00:00 CET") {
+		t.Fatalf("list on PostgreSQL\n%s", body)
+	}
+}
