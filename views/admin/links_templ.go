@@ -1301,11 +1301,11 @@ func LinkFormPage(d LinkForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = input("", "Title", "title", "text", d.In.Title, "", d.Errors.Get("title"), templ.Attributes{"required": true, "maxlength": "200", "placeholder": "Night Drive"}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = input("", "Title", "title", "text", d.In.Title, "", d.Errors.Get("title"), templ.Attributes{"required": true, "maxlength": "200", "placeholder": "Song or album title"}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = input("", "Artist", "artist", "text", d.In.Artist, "", d.Errors.Get("artist"), templ.Attributes{"required": true, "maxlength": "200", "placeholder": "Mara Lune"}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = input("", "Artist", "artist", "text", d.In.Artist, "", d.Errors.Get("artist"), templ.Attributes{"required": true, "maxlength": "200", "placeholder": "As it appears on streaming services"}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
