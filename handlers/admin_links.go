@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,6 +58,10 @@ func (s *Server) linkList(c echo.Context) error {
 		store.LinkFilter{State: state, Limit: linksPerPage, Offset: (page - 1) * linksPerPage})
 	if err != nil {
 		return err
+	}
+	if len(ls) == 0 && total > 0 {
+		// Past the last page (a stale bookmark): go to the last one.
+		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/admin/links?%s", lastPageQuery(state, total, linksPerPage)))
 	}
 	return render(c, http.StatusOK, admin.LinkListPage(admin.LinkList{
 		Layout: layoutFor(c, "links"), Links: ls, State: state, BaseURL: s.baseURL(),
@@ -199,6 +204,9 @@ func (s *Server) linkSubscribers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if len(ss) == 0 && total > 0 {
+		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/admin/links/%d/subscribers?%s", l.ID, lastPageQuery("", total, signupsPerPage)))
+	}
 	return render(c, http.StatusOK, admin.LinkSubscribersPage(admin.LinkSubscribers{
 		Layout: layoutFor(c, "links"), Link: l, Signups: ss, BaseURL: s.baseURL(),
 		Pager: admin.Pager{Page: page, PerPage: signupsPerPage, Total: total},
@@ -333,4 +341,13 @@ func linkPageParam(c echo.Context) int {
 		return 1
 	}
 	return p
+}
+
+func lastPageQuery(state string, total, per int) string {
+	q := url.Values{}
+	if state != "" {
+		q.Set("state", state)
+	}
+	q.Set("page", strconv.Itoa((total+per-1)/per))
+	return q.Encode()
 }

@@ -325,7 +325,7 @@ func TestLinksAreScopedToTheWorkspace(t *testing.T) {
 		t.Fatalf("?state=draft shows the wrong links\n%s", body)
 	}
 	_, body = ca.Get("/admin/links?state=archived")
-	if !strings.Contains(body, "No Archived links") {
+	if !strings.Contains(body, "No archived links") {
 		t.Fatalf("empty filter\n%s", body)
 	}
 
@@ -375,6 +375,9 @@ func TestLinkArchiveAndPaging(t *testing.T) {
 	_, body = c.Get("/admin/links?page=2")
 	if n := strings.Count(body, `data-testid="link-row"`); n != 5 || !strings.Contains(body, "51–55 of 55") {
 		t.Fatalf("page 2 has %d rows", n)
+	}
+	if res, _ := c.Get("/admin/links?state=live&page=9"); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/admin/links?page=2&state=live" {
+		t.Fatalf("past the end: %d %q", res.StatusCode, res.Header.Get("Location"))
 	}
 
 	// The edit page asks before archiving; the POST archives and comes back.
