@@ -68,6 +68,9 @@ func TestAdminLinks(t *testing.T) {
 		chromedp.WaitVisible(`[data-testid="login-form"]`),
 	), "open login")
 	browsertest.Screenshot(t, ctx, "admin-login")
+	must(t, chromedp.Do(ctx, chromedp.EmulateViewport(browsertest.Phone[0], browsertest.Phone[1]), colorScheme("dark")), "phone")
+	browsertest.Screenshot(t, ctx, "admin-login-phone-dark")
+	must(t, chromedp.Do(ctx, chromedp.EmulateViewport(browsertest.Desktop[0], browsertest.Desktop[1]), colorScheme("light")), "desktop")
 	must(t, chromedp.Do(ctx,
 		chromedp.SendKeys("#email", o.Email),
 		chromedp.SendKeys("#password", o.Password),
