@@ -48,6 +48,43 @@ type Store struct {
 	MaxBytes int64
 }
 
+// Check validates an upload without writing anything, so a form with other
+// errors can report a bad image and still leave the disk untouched.
+func (s *Store) Check(data []byte) error {
+	_, _, err := s.check(data)
+	return err
+}
+
+// check decodes the image and returns it with its format, or the error to
+// show the artist. The size checks read only the header, so a decompression
+// bomb is refused before its pixels are decoded; the full decode then catches
+// truncated files, so an image that passes Check also saves.
+func (s *Store) check(data []byte) (image.Image, string, error) {
+	if int64(len(data)) > s.MaxBytes {
+		return nil, "", fmt.Errorf("%w (%d MB)", ErrTooLarge, s.MaxBytes>>20)
+	}
+	switch http.DetectContentType(data) {
+	case "image/jpeg", "image/png", "image/webp":
+	default:
+		return nil, "", ErrNotImage
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil || !allowedFormat[format] {
+		return nil, "", ErrNotImage
+	}
+	if cfg.Width < minSide || cfg.Height < minSide {
+		return nil, "", ErrTooSmall
+	}
+	if cfg.Width > maxSide || cfg.Height > maxSide {
+		return nil, "", ErrTooBig
+	}
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, "", ErrNotImage
+	}
+	return img, format, nil
+}
+
 // Save checks and stores an upload, returning its new key. A new upload always
 // gets a new key, so the files can be cached forever.
 func (s *Store) Save(r io.Reader) (string, error) {
@@ -55,52 +92,55 @@ func (s *Store) Save(r io.Reader) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("artwork: read upload: %w", err)
 	}
-	if int64(len(data)) > s.MaxBytes {
-		return "", fmt.Errorf("%w (%d MB)", ErrTooLarge, s.MaxBytes>>20)
-	}
-	switch http.DetectContentType(data) {
-	case "image/jpeg", "image/png", "image/webp":
-	default:
-		return "", ErrNotImage
-	}
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
-	if err != nil || !allowedFormat[format] {
-		return "", ErrNotImage
-	}
-	if cfg.Width < minSide || cfg.Height < minSide {
-		return "", ErrTooSmall
-	}
-	if cfg.Width > maxSide || cfg.Height > maxSide {
-		return "", ErrTooBig
-	}
-	img, _, err := image.Decode(bytes.NewReader(data))
+	img, format, err := s.check(data)
 	if err != nil {
-		return "", ErrNotImage
+		return "", err
 	}
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
 		return "", fmt.Errorf("artwork: key: %w", err)
 	}
 	key := hex.EncodeToString(b)
+	if err := s.write(key, format, data, img); err != nil {
+		// Leave no half-written key behind: nothing refers to it.
+		_ = os.RemoveAll(filepath.Join(s.Dir, key))
+		return "", err
+	}
+	return key, nil
+}
+
+func (s *Store) write(key, format string, data []byte, img image.Image) error {
 	dir := filepath.Join(s.Dir, key)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("artwork: %w", err)
+		return fmt.Errorf("artwork: %w", err)
 	}
 	ext := map[string]string{"jpeg": "jpg", "png": "png", "webp": "webp"}[format]
 	if err := writeFile(filepath.Join(dir, "original."+ext), data); err != nil {
-		return "", err
+		return err
 	}
 	sq := centreSquare(img)
 	for _, size := range Sizes {
 		var buf bytes.Buffer
 		if err := jpeg.Encode(&buf, resize(sq, size), &jpeg.Options{Quality: 85}); err != nil {
-			return "", fmt.Errorf("artwork: encode: %w", err)
+			return fmt.Errorf("artwork: encode: %w", err)
 		}
 		if err := writeFile(filepath.Join(dir, fmt.Sprintf("%d.jpg", size)), buf.Bytes()); err != nil {
-			return "", err
+			return err
 		}
 	}
-	return key, nil
+	return nil
+}
+
+// Delete removes every file of an artwork, for uploads whose link was never
+// saved (a slug conflict after the files were written). A missing key is no error.
+func (s *Store) Delete(key string) error {
+	if !keyRE.MatchString(key) {
+		return ErrBadKey
+	}
+	if err := os.RemoveAll(filepath.Join(s.Dir, key)); err != nil {
+		return fmt.Errorf("artwork: delete: %w", err)
+	}
+	return nil
 }
 
 // Path returns the file for key and name ("640.jpg", "original.png"), or
