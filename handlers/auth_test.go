@@ -167,3 +167,14 @@ func cookie(t *testing.T, c *testapp.Client, base, name string) string {
 	t.Fatalf("no %s cookie", name)
 	return ""
 }
+
+// No route buffers an unbounded body: the limit applies before the CSRF check reads the form.
+func TestBodyLimitBeforeCSRF(t *testing.T) {
+	app := testapp.New(t)
+	c := app.NewClient()
+	big := strings.Repeat("a", 2<<20)
+	res, body := c.Do(http.MethodPost, "/login", url.Values{"email": {big}}, nil)
+	if res.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(body, "larger than") {
+		t.Fatalf("2 MB login form: status %d, want 413", res.StatusCode)
+	}
+}

@@ -126,3 +126,27 @@ func (s *Server) sameOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// formLimit bounds every request body that is not an artwork upload.
+const formLimit = 1 << 20
+
+// limitBody caps request bodies before anything reads them (the CSRF check
+// parses forms), so no route can be made to buffer an unbounded upload. Only
+// the link form, which carries artwork, gets more room.
+func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			return next(c)
+		}
+		limit, msg := int64(formLimit), "This form is larger than the 1 MB it may be."
+		if p := c.Path(); p == "/admin/links" || p == "/admin/links/:id" {
+			limit, msg = s.bodyLimit(), s.tooLargeMsg()
+		}
+		if r.ContentLength > limit {
+			return echo.NewHTTPError(http.StatusRequestEntityTooLarge, msg)
+		}
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
+		return next(c)
+	}
+}

@@ -6,7 +6,7 @@ import (
 
 // routes is dropday's one route table. Read it top to bottom to see every URL.
 func (s *Server) routes(e *echo.Echo) {
-	e.Use(s.requestID, s.recoverPanics, s.logRequests, s.secureHeaders)
+	e.Use(s.requestID, s.recoverPanics, s.logRequests, s.secureHeaders, s.limitBody)
 
 	// Operations.
 	e.GET("/healthz", s.healthz)
