@@ -101,7 +101,7 @@ func TestLandingPage(t *testing.T) {
 			continue
 		}
 		last = i
-		for _, w := range []string{"Get notified on " + p.Name, static("img/platforms/" + p.Icon), `value="` + p.Key + `"`} {
+		for _, w := range []string{"Get notified on <strong>" + p.Name + "</strong>", static("img/platforms/" + p.Icon), `value="` + p.Key + `"`} {
 			if !strings.Contains(body, w) {
 				t.Errorf("platform %s: page lacks %s", p.Key, w)
 			}
@@ -233,7 +233,7 @@ func TestLandingETag(t *testing.T) {
 
 type signupRow struct {
 	Email, SubPlatform, Status, Platform, IP, UserAgent, ConsentVersion string
-	ConsentedAt                                                        time.Time
+	ConsentedAt                                                         time.Time
 }
 
 func signups(t *testing.T, app *testapp.App) []signupRow {

@@ -11,7 +11,7 @@
   // "Fri 5 Dec, 00:00": the words in English like the page, the clock in the fan's own style.
   function moment(d) {
     var day = new Intl.DateTimeFormat('en-GB', { weekday: 'short', day: 'numeric', month: 'short' }).format(d);
-    var time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    var time = d.toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' });
     return day.replace(',', '') + ', ' + time;
   }
 

@@ -1,0 +1,213 @@
+// Package e2e drives dropday in headless Chromium, as a fan or an artist would.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/dropday/dropday/internal/artwork"
+	"github.com/dropday/dropday/internal/browsertest"
+	"github.com/dropday/dropday/internal/store"
+	"github.com/dropday/dropday/internal/testapp"
+	"github.com/dropday/dropday/models"
+)
+
+// landingApp runs dropday with a live link releasing in about three days of
+// real time (the browser's clock is real, not the app's test clock), with artwork.
+func landingApp(t *testing.T) (*testapp.App, *models.Link) {
+	t.Helper()
+	app := testapp.New(t)
+	o := app.CreateOwner("owner@example.com", "Mara Lune")
+	l := app.Link(o.Workspace.ID, "night-drive", models.LinkLive, time.Now().Add(3*24*time.Hour+5*time.Hour).Truncate(time.Hour))
+	st := &artwork.Store{Dir: filepath.Join(app.Config.DataDir, "artwork"), MaxBytes: app.Config.MaxArtworkBytes}
+	key, err := st.Save(bytes.NewReader(coverPNG(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Artwork = key
+	if err := store.UpdateLink(context.Background(), app.DB, l); err != nil {
+		t.Fatal(err)
+	}
+	return app, l
+}
+
+// coverPNG draws a colourful stand-in cover: a dusk gradient, a sun and a road.
+func coverPNG(t *testing.T) []byte {
+	t.Helper()
+	const n = 800
+	img := image.NewRGBA(image.Rect(0, 0, n, n))
+	for y := 0; y < n; y++ {
+		f := float64(y) / n
+		sky := color.RGBA{uint8(40 + 200*f), uint8(20 + 60*f), uint8(120 - 40*f), 255}
+		for x := 0; x < n; x++ {
+			c := sky
+			dx, dy := float64(x-n/2), float64(y-n*11/20)
+			if d := math.Hypot(dx, dy); d < 170 && y < n*11/20 {
+				c = color.RGBA{255, uint8(200 - 80*f), 90, 255}
+			}
+			if y > n*11/20 {
+				// The road: dark ground with a bright centre line narrowing to the horizon.
+				w := float64(y-n*11/20) / float64(n*9/20)
+				c = color.RGBA{uint8(30 + 20*w), 18, uint8(50 + 30*w), 255}
+				if math.Abs(dx) < 4+10*w && (y/18)%2 == 0 {
+					c = color.RGBA{255, 220, 120, 255}
+				}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestLandingPhone(t *testing.T) {
+	app, l := landingApp(t)
+	ctx := browsertest.New(t, browsertest.Phone)
+	if err := chromedp.Do(ctx, chromedp.Navigate(app.URL+"/"+l.Slug), chromedp.WaitVisible(`[data-testid=signup-form]`)); err != nil {
+		t.Fatal(err)
+	}
+	// The countdown fills in: digits, not the server's "--".
+	days, err := chromedp.Run(ctx, chromedp.Poll[string](`(() => { const d = document.querySelector('[data-unit=d]').textContent; return /^\d+$/.test(d) ? d : null })()`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil || days != "03" {
+		t.Fatalf("countdown days = %q, %v; want 03", days, err)
+	}
+	when, err := chromedp.Run(ctx, chromedp.Text(`[data-testid=release-time]`))
+	if err != nil || !strings.HasPrefix(when, "Out ") || !strings.HasSuffix(when, "your time") {
+		t.Fatalf("release line = %q, %v", when, err)
+	}
+	// The artwork loaded (a broken image has no natural width).
+	if w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelector('[data-testid=artwork]').naturalWidth`)); err != nil || w != 640 {
+		t.Fatalf("artwork natural width = %d, %v", w, err)
+	}
+	// About 280 px wide on a 390 px phone.
+	if w, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelector('[data-testid=artwork]').getBoundingClientRect().width`)); err != nil || w < 260 || w > 300 {
+		t.Fatalf("artwork is %.0f px wide, %v", w, err)
+	}
+	// Nothing overflows sideways.
+	if over, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`)); err != nil || over {
+		t.Fatalf("page scrolls sideways: %v, %v", over, err)
+	}
+	browsertest.Screenshot(t, ctx, "landing-phone")
+
+	// Pick a platform: the email step opens right under it.
+	if err := chromedp.Do(ctx, chromedp.Click(`[data-testid=platform-soundcloud]`), chromedp.WaitVisible(`#email`)); err != nil {
+		t.Fatal(err)
+	}
+	under, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('[data-testid=platform-soundcloud]').nextElementSibling.matches('[data-email-step]')`))
+	if err != nil || !under {
+		t.Fatalf("email step is not under the chosen platform: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.SendKeys(`#email`, "fan@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Screenshot(t, ctx, "landing-phone-email")
+	if err := chromedp.Do(ctx, chromedp.Click(`[data-testid=signup-submit]`), chromedp.WaitVisible(`[data-testid=signup-done]`)); err != nil {
+		t.Fatal(err)
+	}
+	done, err := chromedp.Run(ctx, chromedp.Text(`[data-testid=signup-done]`))
+	if err != nil || !strings.Contains(done, "fan@example.com") || !strings.Contains(done, "Night Drive") {
+		t.Fatalf("confirmation = %q, %v", done, err)
+	}
+	// The page itself stayed (htmx swapped the form in place).
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(`[data-testid=countdown]`)); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, ctx, `[data-testid=signup-done]`)
+	browsertest.Screenshot(t, ctx, "landing-phone-done")
+
+	var platform string
+	err = app.DB.NewSelect().Table("subscribers").Column("platform").Where("email = ?", "fan@example.com").Scan(context.Background(), &platform)
+	if err != nil || platform != "soundcloud" {
+		t.Fatalf("subscriber platform = %q, %v", platform, err)
+	}
+	if n := app.CountRows("signups"); n != 1 {
+		t.Fatalf("signups = %d, want 1", n)
+	}
+}
+
+// A bad email is answered inline, in place, and the fan can fix it.
+func TestLandingPhoneInlineError(t *testing.T) {
+	app, l := landingApp(t)
+	ctx := browsertest.New(t, browsertest.Phone)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(app.URL+"/"+l.Slug),
+		chromedp.Click(`[data-testid=platform-spotify]`),
+		chromedp.WaitVisible(`#email`),
+		// "fan@example" passes the browser's own check but not ours.
+		chromedp.SendKeys(`#email`, "fan@example"),
+		chromedp.Click(`[data-testid=signup-submit]`),
+		chromedp.WaitVisible(`[data-testid=email-error]`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Screenshot(t, ctx, "landing-phone-error")
+	if n := app.CountRows("subscribers"); n != 0 {
+		t.Fatalf("a bad email wrote %d subscribers", n)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Clear(`#email`),
+		chromedp.SendKeys(`#email`, "fan@example.com"),
+		chromedp.Click(`[data-testid=signup-submit]`),
+		chromedp.WaitVisible(`[data-testid=signup-done]`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := app.CountRows("subscribers"); n != 1 {
+		t.Fatalf("subscribers = %d, want 1", n)
+	}
+}
+
+// settle waits until sel's entrance animation is over, so screenshots show the final look.
+func settle(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	js := `document.querySelector(` + "`" + sel + "`" + `).getAnimations().every(a => a.playState === 'finished')`
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		t.Fatalf("%s still animating: %v", sel, err)
+	}
+}
+
+func TestLandingDesktop(t *testing.T) {
+	app, l := landingApp(t)
+	ctx := browsertest.New(t, browsertest.Desktop)
+	if err := chromedp.Do(ctx, chromedp.Navigate(app.URL+"/"+l.Slug)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`/^\d+$/.test(document.querySelector('[data-unit=s]').textContent)`,
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	// A centred card, not stretched across the screen.
+	w, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelector('[data-testid=landing]').getBoundingClientRect().width`))
+	if err != nil || w > 520 {
+		t.Fatalf("card is %.0f px wide, %v", w, err)
+	}
+	browsertest.Screenshot(t, ctx, "landing-desktop")
+}
+
+// Without artwork the page draws a placeholder, never a broken image.
+func TestLandingPhoneNoArtwork(t *testing.T) {
+	app := testapp.New(t)
+	o := app.CreateOwner("owner@example.com", "Mara Lune")
+	l := app.Link(o.Workspace.ID, "no-art", models.LinkLive, time.Now().Add(50*time.Hour))
+	ctx := browsertest.New(t, browsertest.Phone)
+	if err := chromedp.Do(ctx, chromedp.Navigate(app.URL+"/"+l.Slug), chromedp.WaitVisible(`[data-testid=artwork-placeholder]`)); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Screenshot(t, ctx, "landing-phone-no-artwork")
+}
