@@ -114,6 +114,7 @@ func TestLandingPhone(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.SendKeys(`#email`, "fan@example.com")); err != nil {
 		t.Fatal(err)
 	}
+	settle(t, ctx)
 	browsertest.Screenshot(t, ctx, "landing-phone-email")
 	if err := chromedp.Do(ctx, chromedp.Click(`[data-testid=signup-submit]`), chromedp.WaitVisible(`[data-testid=signup-done]`)); err != nil {
 		t.Fatal(err)
@@ -126,7 +127,7 @@ func TestLandingPhone(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(`[data-testid=countdown]`)); err != nil {
 		t.Fatal(err)
 	}
-	settle(t, ctx, `[data-testid=signup-done]`)
+	settle(t, ctx)
 	browsertest.Screenshot(t, ctx, "landing-phone-done")
 
 	var platform string
@@ -155,6 +156,7 @@ func TestLandingPhoneInlineError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	settle(t, ctx)
 	browsertest.Screenshot(t, ctx, "landing-phone-error")
 	if n := app.CountRows("subscribers"); n != 0 {
 		t.Fatalf("a bad email wrote %d subscribers", n)
@@ -173,12 +175,13 @@ func TestLandingPhoneInlineError(t *testing.T) {
 	}
 }
 
-// settle waits until sel's entrance animation is over, so screenshots show the final look.
-func settle(t *testing.T, ctx context.Context, sel string) {
+// settle waits until transitions and entrance animations are over (the
+// countdown's tick never is), so screenshots show the final look.
+func settle(t *testing.T, ctx context.Context) {
 	t.Helper()
-	js := `document.querySelector(` + "`" + sel + "`" + `).getAnimations().every(a => a.playState === 'finished')`
+	js := `document.getAnimations().every(a => a.playState !== 'running' || a.animationName === 'tick')`
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
-		t.Fatalf("%s still animating: %v", sel, err)
+		t.Fatalf("page still animating: %v", err)
 	}
 }
 
@@ -210,4 +213,22 @@ func TestLandingPhoneNoArtwork(t *testing.T) {
 		t.Fatal(err)
 	}
 	browsertest.Screenshot(t, ctx, "landing-phone-no-artwork")
+}
+
+// An archived link ends kindly, with the release still recognisable.
+func TestLandingEnded(t *testing.T) {
+	app, l := landingApp(t)
+	l.State = models.LinkArchived
+	if err := store.UpdateLink(context.Background(), app.DB, l); err != nil {
+		t.Fatal(err)
+	}
+	ctx := browsertest.New(t, browsertest.Phone)
+	if err := chromedp.Do(ctx, chromedp.Navigate(app.URL+"/"+l.Slug), chromedp.WaitVisible(`[data-testid=ended-message]`)); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Screenshot(t, ctx, "landing-phone-ended")
+	if err := chromedp.Do(ctx, chromedp.Navigate(app.URL+"/no-such-release"), chromedp.WaitVisible(`[data-testid=error-message]`)); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Screenshot(t, ctx, "landing-phone-404")
 }

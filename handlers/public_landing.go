@@ -117,14 +117,12 @@ func released(l *models.Link, now time.Time) bool {
 func (s *Server) landingView(l *models.Link, now time.Time) public.Landing {
 	loc, err := time.LoadLocation(l.TimeZone)
 	if err != nil {
+		// The admin forms only accept real zones; this is a last resort, and says so.
 		loc = time.UTC
 	}
 	local := l.ReleaseAt.In(loc)
 	day := local.Format("Monday 2 January")
-	zone := l.TimeZone
-	if zone == "" {
-		zone = "UTC"
-	}
+	zone := loc.String()
 	v := public.Landing{
 		Slug:        l.Slug,
 		Title:       l.Title,

@@ -118,8 +118,17 @@ func TestLandingPage(t *testing.T) {
 	if og := regexp.MustCompile(`og:image"`).FindString(body); og != "" {
 		t.Errorf("og:image without artwork")
 	}
-	if n := len(body); n > 20_000 {
-		t.Errorf("page is %d bytes", n)
+	// Light: the page, its CSS and countdown.js (htmx and artwork aside).
+	weight := len(body)
+	for _, name := range []string{"css/public.css", "js/countdown.js"} {
+		res, b := c.Get("/static/" + name)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d", name, res.StatusCode)
+		}
+		weight += len(b)
+	}
+	if weight > 40_000 {
+		t.Errorf("page + CSS + JS = %d bytes, want under 40 KB", weight)
 	}
 
 	// With artwork: the 640 px size, as the cover, the backdrop and an absolute og:image.
