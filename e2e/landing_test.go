@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/dropday/dropday/internal/artwork"
@@ -76,6 +77,10 @@ func coverPNG(t *testing.T) []byte {
 func TestLandingPhone(t *testing.T) {
 	app, l := landingApp(t)
 	ctx := browsertest.New(t, browsertest.Phone)
+	// The fan is in New York: the page must speak their time, not Berlin's.
+	if _, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "America/New_York"}); err != nil {
+		t.Fatal(err)
+	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(app.URL+"/"+l.Slug), chromedp.WaitVisible(`[data-testid=signup-form]`)); err != nil {
 		t.Fatal(err)
 	}
@@ -86,8 +91,11 @@ func TestLandingPhone(t *testing.T) {
 		t.Fatalf("countdown days = %q, %v; want 03", days, err)
 	}
 	when, err := chromedp.Run(ctx, chromedp.Text(`[data-testid=release-time]`))
-	if err != nil || !strings.HasPrefix(when, "Out ") || !strings.HasSuffix(when, "your time") {
-		t.Fatalf("release line = %q, %v", when, err)
+	ny, _ := time.LoadLocation("America/New_York")
+	local := l.ReleaseAt.In(ny)
+	if err != nil || !strings.HasPrefix(when, "Out "+local.Format("Mon 2 Jan")+", ") || !strings.HasSuffix(when, " your time") ||
+		!(strings.Contains(when, local.Format("15:04")) || strings.Contains(when, local.Format("3:04"))) {
+		t.Fatalf("release line = %q, %v; want the New York time of %v", when, err, local)
 	}
 	// The artwork loaded (a broken image has no natural width).
 	if w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelector('[data-testid=artwork]').naturalWidth`)); err != nil || w != 640 {
@@ -231,4 +239,42 @@ func TestLandingEnded(t *testing.T) {
 		t.Fatal(err)
 	}
 	browsertest.Screenshot(t, ctx, "landing-phone-404")
+}
+
+// Without JavaScript: the release moment in the artist's zone, the email step
+// opened by CSS alone, a normal form post and the whole page back.
+func TestLandingPhoneWithoutJavaScript(t *testing.T) {
+	app, l := landingApp(t)
+	ctx := browsertest.New(t, browsertest.Phone)
+	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(app.URL+"/"+l.Slug), chromedp.WaitVisible(`[data-testid=signup-form]`)); err != nil {
+		t.Fatal(err)
+	}
+	when, err := chromedp.Run(ctx, chromedp.Text(`[data-testid=release-time]`))
+	if err != nil || !strings.HasSuffix(when, "(Europe/Berlin)") {
+		t.Fatalf("release line = %q, %v", when, err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(`[data-testid=platform-deezer]`),
+		chromedp.WaitVisible(`#email`),
+		chromedp.SendKeys(`#email`, "nojs@example.com"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// settle needs JavaScript in the page; here the button's 150 ms transition just gets time to end.
+	if err := chromedp.Do(ctx, chromedp.Sleep(400*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Screenshot(t, ctx, "landing-phone-nojs")
+	if err := chromedp.Do(ctx, chromedp.Click(`[data-testid=signup-submit]`), chromedp.WaitVisible(`[data-testid=signup-done]`)); err != nil {
+		t.Fatal(err)
+	}
+	var platform string
+	err = app.DB.NewSelect().Table("subscribers").Column("platform").Where("email = ?", "nojs@example.com").Scan(context.Background(), &platform)
+	if err != nil || platform != "deezer" {
+		t.Fatalf("subscriber platform = %q, %v", platform, err)
+	}
 }
