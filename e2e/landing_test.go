@@ -278,3 +278,30 @@ func TestLandingPhoneWithoutJavaScript(t *testing.T) {
 		t.Fatalf("subscriber platform = %q, %v", platform, err)
 	}
 }
+
+// When the server refuses (here: the link was archived while the page was
+// open), the fan sees a message instead of a button that does nothing.
+func TestLandingPhoneServerRefuses(t *testing.T) {
+	app, l := landingApp(t)
+	ctx := browsertest.New(t, browsertest.Phone)
+	if err := chromedp.Do(ctx, chromedp.Navigate(app.URL+"/"+l.Slug), chromedp.WaitVisible(`[data-testid=signup-form]`)); err != nil {
+		t.Fatal(err)
+	}
+	l.State = models.LinkArchived
+	if err := store.UpdateLink(context.Background(), app.DB, l); err != nil {
+		t.Fatal(err)
+	}
+	err := chromedp.Do(ctx,
+		chromedp.Click(`[data-testid=platform-tidal]`),
+		chromedp.WaitVisible(`#email`),
+		chromedp.SendKeys(`#email`, "fan@example.com"),
+		chromedp.Click(`[data-testid=signup-submit]`),
+		chromedp.WaitVisible(`form.signup .form-error`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := app.CountRows("subscribers"); n != 0 {
+		t.Fatalf("subscribers = %d, want 0", n)
+	}
+}

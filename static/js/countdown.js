@@ -99,6 +99,26 @@
     }
   });
 
+  // A failed request (server error, lost connection) must not look like nothing happened.
+  function formError(e, msg) {
+    var form = e.detail && e.detail.elt && e.detail.elt.closest && e.detail.elt.closest('form.signup');
+    if (!form) { return; }
+    var p = form.querySelector('.form-error');
+    if (!p) {
+      p = document.createElement('p');
+      p.className = 'form-error';
+      p.setAttribute('role', 'alert');
+      form.prepend(p);
+    }
+    p.textContent = msg;
+  }
+  document.addEventListener('htmx:responseError', function (e) {
+    formError(e, 'Something went wrong on our side. Please try again in a moment.');
+  });
+  document.addEventListener('htmx:sendError', function (e) {
+    formError(e, 'We could not reach the server. Check your connection and try again.');
+  });
+
   // After htmx swaps the confirmation in, move focus to it so screen readers
   // and keyboards land on the answer.
   document.addEventListener('htmx:afterSwap', function () {
