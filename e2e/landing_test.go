@@ -305,3 +305,26 @@ func TestLandingPhoneServerRefuses(t *testing.T) {
 		t.Fatalf("subscribers = %d, want 0", n)
 	}
 }
+
+// prefers-reduced-motion: the digits still count down, but nothing moves.
+func TestLandingReducedMotion(t *testing.T) {
+	app, l := landingApp(t)
+	ctx := browsertest.New(t, browsertest.Phone)
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-reduced-motion", Value: "reduce"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(app.URL+"/"+l.Slug)); err != nil {
+		t.Fatal(err)
+	}
+	// Wait for a tick of the seconds, then check that it was not animated.
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('[data-unit=s]').classList.contains('tick')`,
+		chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	name, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector('[data-unit=s]')).animationName`))
+	if err != nil || name != "none" {
+		t.Fatalf("seconds animation = %q, %v; want none", name, err)
+	}
+}

@@ -258,7 +258,11 @@ func signups(t *testing.T, app *testapp.App) []signupRow {
 }
 
 func TestSignup(t *testing.T) {
-	app := testapp.New(t)
+	t.Run("sqlite", func(t *testing.T) { testSignup(t, testapp.New(t)) })
+	t.Run("postgres", func(t *testing.T) { testSignup(t, testapp.New(t, testapp.Options{Postgres: true})) })
+}
+
+func testSignup(t *testing.T, app *testapp.App) {
 	liveLink(t, app)
 	c := app.NewClient()
 	post := func(form url.Values, h http.Header) (*http.Response, string) {
