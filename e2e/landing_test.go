@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/dropday/dropday/internal/artwork"
 	"github.com/dropday/dropday/internal/browsertest"
@@ -326,5 +327,54 @@ func TestLandingReducedMotion(t *testing.T) {
 	name, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector('[data-unit=s]')).animationName`))
 	if err != nil || name != "none" {
 		t.Fatalf("seconds animation = %q, %v; want none", name, err)
+	}
+}
+
+// The keyboard alone: Tab into the platforms, arrow to one, Tab to the email
+// field under it, type, Enter.
+func TestLandingKeyboard(t *testing.T) {
+	app, l := landingApp(t)
+	ctx := browsertest.New(t, browsertest.Phone)
+	if err := chromedp.Do(ctx, chromedp.Navigate(app.URL+"/"+l.Slug), chromedp.WaitVisible(`[data-testid=signup-form]`)); err != nil {
+		t.Fatal(err)
+	}
+	focused := func() string {
+		t.Helper()
+		id, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Tab)); err != nil {
+		t.Fatal(err)
+	}
+	if id := focused(); id != "platform-spotify" {
+		t.Fatalf("first Tab focused %q, want the first platform", id)
+	}
+	// The focus ring shows on the button the radio stands for.
+	ring, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector('[data-testid=platform-spotify]')).outlineStyle`))
+	if err != nil || ring != "solid" {
+		t.Fatalf("focus ring = %q, %v", ring, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.ArrowDown), chromedp.KeyEvent(kb.ArrowDown)); err != nil {
+		t.Fatal(err)
+	}
+	if id := focused(); id != "platform-deezer" {
+		t.Fatalf("arrows moved to %q, want platform-deezer (focus must stay in the list)", id)
+	}
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Tab)); err != nil {
+		t.Fatal(err)
+	}
+	if id := focused(); id != "email" {
+		t.Fatalf("Tab after choosing went to %q, want the email field", id)
+	}
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("keys@example.com"+kb.Enter), chromedp.WaitVisible(`[data-testid=signup-done]`)); err != nil {
+		t.Fatal(err)
+	}
+	var platform string
+	err = app.DB.NewSelect().Table("subscribers").Column("platform").Where("email = ?", "keys@example.com").Scan(context.Background(), &platform)
+	if err != nil || platform != "deezer" {
+		t.Fatalf("subscriber platform = %q, %v", platform, err)
 	}
 }
