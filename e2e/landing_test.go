@@ -378,3 +378,22 @@ func TestLandingKeyboard(t *testing.T) {
 		t.Fatalf("subscriber platform = %q, %v", platform, err)
 	}
 }
+
+// After the release time the same page says "Out now" and keeps the signup.
+func TestLandingPhoneOutNow(t *testing.T) {
+	app, l := landingApp(t)
+	l.ReleaseAt = time.Now().Add(-2 * time.Hour)
+	if err := store.UpdateLink(context.Background(), app.DB, l); err != nil {
+		t.Fatal(err)
+	}
+	app.Clock.Set(time.Now())
+	ctx := browsertest.New(t, browsertest.Phone)
+	if err := chromedp.Do(ctx, chromedp.Navigate(app.URL+"/"+l.Slug), chromedp.WaitVisible(`[data-testid=out-now]`), chromedp.WaitVisible(`[data-testid=signup-form]`)); err != nil {
+		t.Fatal(err)
+	}
+	when, err := chromedp.Run(ctx, chromedp.Text(`[data-testid=release-time]`))
+	if err != nil || !strings.HasPrefix(when, "Released ") || !strings.HasSuffix(when, "your time") {
+		t.Fatalf("release line = %q, %v", when, err)
+	}
+	browsertest.Screenshot(t, ctx, "landing-phone-out-now")
+}
