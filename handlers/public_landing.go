@@ -1,7 +1,177 @@
 package handlers
 
-import "github.com/labstack/echo/v4"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
 
-// TODO(helper A): the fan's landing page and email signup.
-func (s *Server) landing(c echo.Context) error { return echo.ErrNotImplemented }
-func (s *Server) signup(c echo.Context) error  { return echo.ErrNotImplemented }
+	"github.com/labstack/echo/v4"
+
+	"github.com/dropday/dropday/internal/artwork"
+	"github.com/dropday/dropday/internal/signup"
+	"github.com/dropday/dropday/internal/store"
+	"github.com/dropday/dropday/internal/validate"
+	"github.com/dropday/dropday/models"
+	"github.com/dropday/dropday/static"
+	"github.com/dropday/dropday/views/public"
+)
+
+// landing is the fan's page. Before release it is the same for every visitor
+// (the countdown runs in the browser, the signup POST needs no token), so it
+// carries an ETag and a revalidating Cache-Control, ready to be cached.
+func (s *Server) landing(c echo.Context) error {
+	l, err := s.publicLink(c)
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	if l.State == models.LinkArchived {
+		return render(c, http.StatusGone, public.Ended(s.landingView(l, now)))
+	}
+	tag := landingETag(l, released(l, now), s.Config.URL(""))
+	h := c.Response().Header()
+	h.Set("ETag", tag)
+	h.Set("Cache-Control", "public, max-age=0, must-revalidate")
+	if etagMatches(c.Request().Header.Get("If-None-Match"), tag) {
+		return c.NoContent(http.StatusNotModified)
+	}
+	return render(c, http.StatusOK, public.LandingPage(s.landingView(l, now)))
+}
+
+// signup takes a fan's email from the landing page. htmx gets the fragment
+// to swap in place; a browser without JavaScript gets the whole page again.
+func (s *Server) signup(c echo.Context) error {
+	l, err := s.publicLink(c)
+	if err != nil {
+		return err
+	}
+	if !signup.Open(l) {
+		return noLanding()
+	}
+	now := s.Now()
+	form := public.SignupForm{Platform: c.FormValue("platform"), Email: c.FormValue("email")}
+	if !s.signupLimit.Allow(c.RealIP()) {
+		c.Response().Header().Set("Retry-After", "60")
+		form.Error = "Too many signups from your connection. Please wait a minute, then try again."
+		return s.signupAnswer(c, l, now, http.StatusTooManyRequests, form)
+	}
+	res, err := signup.Signup(c.Request().Context(), s.DB, l, signup.Input{
+		Email: form.Email, Platform: form.Platform, Honeypot: c.FormValue("website"),
+		IP: c.RealIP(), UserAgent: c.Request().UserAgent(),
+	}, now)
+	var verrs validate.Errors
+	switch {
+	case errors.As(err, &verrs):
+		form.Errors = verrs
+		return s.signupAnswer(c, l, now, http.StatusUnprocessableEntity, form)
+	case err != nil:
+		return err
+	}
+	if !res.Stored {
+		loggerOf(c, s.Log).Info("signup: honeypot filled, nothing stored", "link", l.ID)
+	}
+	form.Done = res.Email
+	return s.signupAnswer(c, l, now, http.StatusOK, form)
+}
+
+func (s *Server) signupAnswer(c echo.Context, l *models.Link, now time.Time, status int, form public.SignupForm) error {
+	v := s.landingView(l, now)
+	v.Form = form
+	// Answers to POSTs hold the fan's email: never cache them.
+	c.Response().Header().Set("Cache-Control", "no-store")
+	if isHTMX(c) {
+		return render(c, status, public.Signup(v))
+	}
+	return render(c, status, public.LandingPage(v))
+}
+
+// publicLink finds the link behind /:slug. A draft answers exactly like a
+// slug that does not exist, so drafts cannot be discovered.
+func (s *Server) publicLink(c echo.Context) (*models.Link, error) {
+	l, err := store.LinkBySlug(c.Request().Context(), s.DB, c.Param("slug"))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, noLanding()
+	case err != nil:
+		return nil, err
+	case l.State == models.LinkDraft:
+		return nil, noLanding()
+	}
+	return l, nil
+}
+
+func noLanding() error {
+	return echo.NewHTTPError(http.StatusNotFound, "There is no release page at this address. Check the link you followed.")
+}
+
+// released tells whether the page shows "Out now" rather than the countdown.
+func released(l *models.Link, now time.Time) bool {
+	return l.State == models.LinkReleased || !now.Before(l.ReleaseAt)
+}
+
+// landingView turns a link into what the page shows, with an empty form.
+func (s *Server) landingView(l *models.Link, now time.Time) public.Landing {
+	loc, err := time.LoadLocation(l.TimeZone)
+	if err != nil {
+		// The admin forms only accept real zones; this is a last resort, and says so.
+		loc = time.UTC
+	}
+	local := l.ReleaseAt.In(loc)
+	day := local.Format("Monday 2 January")
+	zone := loc.String()
+	v := public.Landing{
+		Slug:        l.Slug,
+		Title:       l.Title,
+		Artist:      l.Artist,
+		Subtitle:    l.Subtitle,
+		ArtworkURL:  artwork.URL(l.Artwork, 640),
+		ReleaseISO:  l.ReleaseAt.UTC().Format(time.RFC3339),
+		ReleaseText: fmt.Sprintf("Out %s, %s (%s)", day, local.Format("15:04"), zone),
+		Released:    released(l, now),
+		Consent:     signup.ConsentText(l.Title),
+		PageURL:     s.Config.URL("/" + l.Slug),
+		Platforms:   models.Platforms,
+	}
+	if v.ArtworkURL != "" {
+		v.OGImage = s.Config.URL(v.ArtworkURL)
+	}
+	lead := "New music from " + l.Artist
+	if l.Subtitle != "" {
+		lead = strings.TrimRight(l.Subtitle, ".")
+	}
+	if v.Released {
+		v.ReleaseText = fmt.Sprintf("Released %s", day)
+		v.Description = lead + ". Out now."
+	} else {
+		v.Description = fmt.Sprintf("%s. Out %s – get notified when it drops.", lead, day)
+	}
+	return v
+}
+
+// landingETag names one rendering of the page: the link's content and state,
+// whether its release time has passed, the assets the page links to (their
+// URLs carry content hashes) and the base URL in its Open Graph tags.
+func landingETag(l *models.Link, released bool, base string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d|%d|%s|%t|%s|%s|%s|%s", l.ID, l.UpdatedAt.UnixNano(), l.State, released, base,
+		static.Version("css/public.css"), static.Version("js/countdown.js"), static.Version("js/htmx.min.js"))
+	for _, p := range models.Platforms {
+		fmt.Fprintf(h, "|%s", static.Version("img/platforms/"+p.Icon))
+	}
+	return `"` + hex.EncodeToString(h.Sum(nil)[:12]) + `"`
+}
+
+// etagMatches reads If-None-Match, which may list several tags, weak ones or "*".
+func etagMatches(header, tag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == tag || t == "*" {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,128 @@
+// Package signup is the fan's email signup on a landing page: check the
+// input, then record the subscriber and the consent in one transaction.
+package signup
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/uptrace/bun"
+
+	"github.com/dropday/dropday/internal/store"
+	"github.com/dropday/dropday/internal/validate"
+	"github.com/dropday/dropday/models"
+)
+
+// ConsentVersion names the consent sentence below. Change both together: the
+// version stored with each signup must identify the exact words the fan saw.
+const ConsentVersion = "email-signup-v1"
+
+// ConsentText is the sentence shown next to the submit button, for a release title.
+func ConsentText(title string) string {
+	return "We'll email you once when " + title + " is out, and about nothing else. Unsubscribe any time."
+}
+
+// DefaultPlatform is the preference recorded when the fan picked none.
+const DefaultPlatform = "other"
+
+// maxUserAgent keeps a hostile User-Agent header from bloating consent rows.
+const maxUserAgent = 400
+
+// Input is one signup as the form and the request sent it.
+type Input struct {
+	Email    string
+	Platform string
+	// Honeypot is a field people never see; bots fill it.
+	Honeypot  string
+	IP        string
+	UserAgent string
+}
+
+// Result is what the confirmation shows.
+type Result struct {
+	Email    string
+	Platform models.Platform
+	// Stored is false when the honeypot caught a bot: it sees the same
+	// confirmation, but nothing was written.
+	Stored bool
+}
+
+// TxRunner is the part of *bun.DB that Signup needs.
+type TxRunner interface {
+	RunInTx(ctx context.Context, opts *sql.TxOptions, f func(ctx context.Context, tx bun.Tx) error) error
+}
+
+// Open tells whether a link accepts signups: only live and released links do.
+func Open(l *models.Link) bool {
+	return l.State == models.LinkLive || l.State == models.LinkReleased
+}
+
+// Check normalises and validates the fan's input. The platform must be one
+// of models.Platforms; an empty choice means "other".
+func Check(in Input) (email string, p models.Platform, errs validate.Errors) {
+	email, msg := validate.Email(in.Email)
+	if msg != "" {
+		errs.Add("email", msg)
+	}
+	key := strings.TrimSpace(in.Platform)
+	if key == "" {
+		key = DefaultPlatform
+	}
+	p, ok := models.PlatformByKey(key)
+	if !ok {
+		errs.Add("platform", "Choose where you listen from the list.")
+	}
+	return email, p, errs
+}
+
+// Signup records a fan's email signup through link l at now. Invalid input
+// returns validate.Errors and writes nothing; a filled honeypot returns a
+// normal-looking Result and writes nothing. The subscriber and the consent
+// record are written in one transaction, so a failure leaves neither.
+func Signup(ctx context.Context, db TxRunner, l *models.Link, in Input, now time.Time) (Result, error) {
+	if !Open(l) {
+		return Result{}, fmt.Errorf("signup: link %d is %s: %w", l.ID, l.State, store.ErrNotFound)
+	}
+	email, p, errs := Check(in)
+	if errs.Has() {
+		return Result{}, errs
+	}
+	res := Result{Email: email, Platform: p}
+	if strings.TrimSpace(in.Honeypot) != "" {
+		return res, nil
+	}
+	now = now.UTC()
+	err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		sub := &models.Subscriber{WorkspaceID: l.WorkspaceID, Email: email, Platform: p.Key,
+			Status: models.SubscriberActive, CreatedAt: now, UpdatedAt: now}
+		if err := store.UpsertSubscriber(ctx, tx, sub); err != nil {
+			return err
+		}
+		return store.UpsertSignup(ctx, tx, &models.Signup{
+			WorkspaceID: l.WorkspaceID, LinkID: l.ID, SubscriberID: sub.ID, Platform: p.Key,
+			IP: in.IP, UserAgent: truncate(in.UserAgent, maxUserAgent),
+			ConsentVersion: ConsentVersion, ConsentedAt: now, CreatedAt: now,
+		})
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("signup: %w", err)
+	}
+	res.Stored = true
+	return res, nil
+}
+
+// truncate cuts s to at most n bytes without splitting a UTF-8 character.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	// Back up to the start of the character that straddles the cut.
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
