@@ -1,12 +1,8 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,28 +19,11 @@ import (
 	"github.com/dropday/dropday/models"
 )
 
-// coverPNG writes a 600×600 cover with a soft gradient and a disc, so the
-// thumbnails in screenshots look like artwork rather than a flat block.
-func coverPNG(t *testing.T) string {
+// coverFile writes the shared test cover to a temp file, for upload forms.
+func coverFile(t *testing.T) string {
 	t.Helper()
-	const side = 600
-	img := image.NewRGBA(image.Rect(0, 0, side, side))
-	for y := 0; y < side; y++ {
-		for x := 0; x < side; x++ {
-			c := color.RGBA{uint8(40 + x*120/side), uint8(20 + y*60/side), uint8(120 + (x+y)*100/(2*side)), 255}
-			dx, dy := x-side/2, y-side/2
-			if r2 := dx*dx + dy*dy; r2 < 170*170 && r2 > 30*30 {
-				c = color.RGBA{245, 170, 90, 255}
-			}
-			img.Set(x, y, c)
-		}
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
 	p := filepath.Join(t.TempDir(), "cover.png")
-	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(p, coverPNG(t), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -116,7 +95,7 @@ func TestAdminLinks(t *testing.T) {
 		chromedp.SetValue("#time_zone", "Europe/Berlin"),
 		chromedp.SetValue("#source", "https://open.spotify.com/album/4aawyAB9vmqN3uQ7FjRGTy"),
 		chromedp.SetValue("#state", "live"),
-		chromedp.SetUploadFiles("#artwork", []string{coverPNG(t)}),
+		chromedp.SetUploadFiles("#artwork", []string{coverFile(t)}),
 		chromedp.Click(`[data-testid="save-link"]`),
 		chromedp.WaitVisible(`[data-testid="notice"]`),
 		chromedp.WaitVisible(`[data-testid="current-artwork"]`),

@@ -152,12 +152,12 @@ func (s *Server) landingView(l *models.Link, now time.Time) public.Landing {
 	return v
 }
 
-// landingETag names one rendering of the page: the link's content and state,
+// landingETag names one rendering of the page: the build (templates), the link's content and state,
 // whether its release time has passed, the assets the page links to (their
 // URLs carry content hashes) and the base URL in its Open Graph tags.
 func landingETag(l *models.Link, released bool, base string) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%d|%d|%s|%t|%s|%s|%s|%s", l.ID, l.UpdatedAt.UnixNano(), l.State, released, base,
+	fmt.Fprintf(h, "%s|%d|%d|%s|%t|%s|%s|%s|%s", static.BuildID(), l.ID, l.UpdatedAt.UnixNano(), l.State, released, base,
 		static.Version("css/public.css"), static.Version("js/countdown.js"), static.Version("js/htmx.min.js"))
 	for _, p := range models.Platforms {
 		fmt.Fprintf(h, "|%s", static.Version("img/platforms/"+p.Icon))

@@ -441,3 +441,13 @@ func TestSignupWithoutJavaScript(t *testing.T) {
 		t.Fatalf("email step is not under the chosen platform (%d, %d, %d)", deezer, step, tidal)
 	}
 }
+
+func TestLandingHEAD(t *testing.T) {
+	app := testapp.New(t)
+	o := app.CreateOwner("o@example.com", "W")
+	app.Link(o.Workspace.ID, "head-check", models.LinkLive, app.Clock.Now().Add(72*time.Hour))
+	res, body := app.NewClient().Do(http.MethodHead, "/head-check", nil, nil)
+	if res.StatusCode != http.StatusOK || body != "" || res.Header.Get("ETag") == "" {
+		t.Fatalf("HEAD: status %d, body %d bytes, etag %q", res.StatusCode, len(body), res.Header.Get("ETag"))
+	}
+}

@@ -60,5 +60,6 @@ func (s *Server) routes(e *echo.Echo) {
 
 	// The fan's pages: last, so every fixed path above wins over a slug.
 	e.GET("/:slug", s.landing)
+	e.HEAD("/:slug", s.landing) // link previewers probe with HEAD
 	e.POST("/:slug/signup", s.signup, s.sameOrigin)
 }

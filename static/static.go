@@ -7,7 +7,10 @@ import (
 	"embed"
 	"encoding/hex"
 	"io/fs"
+	"runtime/debug"
+	"strconv"
 	"sync"
+	"time"
 )
 
 //go:embed css js img
@@ -43,3 +46,34 @@ func Version(name string) string {
 
 // URL is the cache-busting public URL of an embedded file, like /static/css/admin.css?v=1a2b3c.
 func URL(name string) string { return "/static/" + name + "?v=" + Version(name) }
+
+var (
+	buildOnce sync.Once
+	buildID   string
+)
+
+// BuildID names this build of dropday: its VCS revision when Go stamped one,
+// otherwise a value fixed at process start. Pages rendered from compiled-in
+// templates put it in their ETags, so a deploy never answers "not modified"
+// with an old page.
+func BuildID() string {
+	buildOnce.Do(func() {
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			var rev, dirty string
+			for _, s := range bi.Settings {
+				switch s.Key {
+				case "vcs.revision":
+					rev = s.Value
+				case "vcs.modified":
+					dirty = s.Value
+				}
+			}
+			if rev != "" && dirty != "true" {
+				buildID = rev
+				return
+			}
+		}
+		buildID = strconv.FormatInt(time.Now().UnixNano(), 36)
+	})
+	return buildID
+}
