@@ -163,19 +163,36 @@ func toPlatformToken(tok *oauth2.Token, oldRefresh string) platform.Token {
 // is kept as Err for debugging, and it never holds the request body (where
 // the code and refresh token travel) nor the Basic header.
 func tokenError(op string, err error) *platform.Error {
-	e := &platform.Error{Platform: Key, Err: fmt.Errorf("%s: %w", op, err)}
+	e := &platform.Error{Platform: Key}
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
 		// No usable answer: network error, timeout, cancelled context.
 		e.Kind = platform.Transient
+		e.Err = fmt.Errorf("%s: %w", op, err)
 		return e
 	}
+	// Message already says what Spotify said; opError keeps the
+	// RetrieveError reachable without repeating its text (and its raw body).
+	e.Err = opError{op: op, err: err}
 	if re.Response != nil {
 		e.Status = re.Response.StatusCode
 	}
-	e.Message = strings.TrimSpace(re.ErrorCode + ": " + re.ErrorDescription)
-	if re.ErrorCode == "" {
-		e.Message = ""
+	switch {
+	case re.ErrorCode != "":
+		e.Message = re.ErrorCode
+		if re.ErrorDescription != "" {
+			e.Message += ": " + re.ErrorDescription
+		}
+	default:
+		// A 429 or 5xx in the Web API's shape ({"error":{"message"}}).
+		var body struct {
+			Error struct {
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if json.Unmarshal(re.Body, &body) == nil {
+			e.Message = body.Error.Message
+		}
 	}
 	switch {
 	case e.Status == http.StatusTooManyRequests:
@@ -196,6 +213,15 @@ func tokenError(op string, err error) *platform.Error {
 	}
 	return e
 }
+
+// opError names the operation and hides the wrapped error's text.
+type opError struct {
+	op  string
+	err error
+}
+
+func (e opError) Error() string { return e.op }
+func (e opError) Unwrap() error { return e.err }
 
 // Profile implements platform.Client.
 //
@@ -242,9 +268,13 @@ func (c *Client) Save(ctx context.Context, accessToken string, items []string) e
 		if err != nil {
 			return err
 		}
-		drain(resp)
+		var aerr error
 		if resp.StatusCode/100 != 2 {
-			return apiError(resp, nil)
+			aerr = apiError(resp)
+		}
+		drain(resp)
+		if aerr != nil {
+			return aerr
 		}
 	}
 	return nil
@@ -263,7 +293,7 @@ func (c *Client) do(ctx context.Context, method, u, auth string) (*http.Response
 	if err != nil {
 		// *url.Error names the URL (no secrets: tokens travel in headers) and
 		// keeps ctx and timeout errors matchable with errors.Is.
-		return nil, &platform.Error{Platform: Key, Kind: platform.Transient, Err: fmt.Errorf("spotify: %s: %w", method, err)}
+		return nil, &platform.Error{Platform: Key, Kind: platform.Transient, Err: err}
 	}
 	return resp, nil
 }
@@ -280,7 +310,7 @@ func (c *Client) getJSON(ctx context.Context, accessToken, path string, q url.Va
 	}
 	defer drain(resp)
 	if resp.StatusCode/100 != 2 {
-		return apiError(resp, nil)
+		return apiError(resp)
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(out); err != nil {
 		// A cut-off or garbled body is most likely a transport hiccup.
@@ -297,7 +327,7 @@ func drain(resp *http.Response) {
 }
 
 // apiError sorts a Web API error answer ({"error":{"status","message","reason"}}).
-func apiError(resp *http.Response, cause error) *platform.Error {
+func apiError(resp *http.Response) *platform.Error {
 	var body struct {
 		Error struct {
 			Status  int    `json:"status"`
@@ -305,9 +335,9 @@ func apiError(resp *http.Response, cause error) *platform.Error {
 			Reason  string `json:"reason"`
 		} `json:"error"`
 	}
-	// The body may already be drained; then Message stays empty.
+	// A body that is not Spotify's error object leaves Message empty.
 	_ = json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&body)
-	e := &platform.Error{Platform: Key, Status: resp.StatusCode, Message: body.Error.Message, Err: cause}
+	e := &platform.Error{Platform: Key, Status: resp.StatusCode, Message: body.Error.Message}
 	if body.Error.Reason != "" {
 		e.Message = strings.TrimSpace(e.Message + " (" + body.Error.Reason + ")")
 	}
