@@ -158,10 +158,10 @@ func toPlatformToken(tok *oauth2.Token, oldRefresh string) platform.Token {
 	return t
 }
 
-// tokenError sorts a failure from the token endpoint. The message is built
-// from Spotify's error code and description only: x/oauth2's own error text
-// is kept as Err for debugging, and it never holds the request body (where
-// the code and refresh token travel) nor the Basic header.
+// tokenError sorts a failure from the token endpoint. Message is built from
+// Spotify's error code and description only; neither x/oauth2's errors nor
+// ours ever hold the request body (where the code, verifier and refresh
+// token travel) or the Basic header.
 func tokenError(op string, err error) *platform.Error {
 	e := &platform.Error{Platform: Key}
 	var re *oauth2.RetrieveError
