@@ -117,7 +117,8 @@ type TokenRequest struct {
 // Server is the stand-in. Use New for a running httptest server, or
 // NewHandler to mount it yourself (it is an http.Handler).
 type Server struct {
-	// URL is the base URL for both AccountsURL and APIURL (empty for NewHandler).
+	// URL is the base URL for both AccountsURL and APIURL. NewHandler leaves
+	// it empty; whoever mounts the handler knows (and may set) its base.
 	URL string
 
 	ts      *httptest.Server

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -635,5 +636,50 @@ func TestCatalog(t *testing.T) {
 	}
 	if status, _, _ = apiDo(t, s, http.MethodGet, "/v1/tracks/"+id22("t", 1), ""); status != 401 {
 		t.Errorf("no token: %d", status)
+	}
+}
+
+// TestMountedUnderPrefix is how `dropday demo` serves the stand-in inside its
+// own server: the consent form's relative action must stay under the prefix.
+func TestMountedUnderPrefix(t *testing.T) {
+	fake := NewHandler(Options{ConsentPage: true, RedirectURL: testRedirect,
+		Users: []User{{ID: "solo", DisplayName: "Solo Fan"}}})
+	mux := http.NewServeMux()
+	mux.Handle("/fake/spotify/", http.StripPrefix("/fake/spotify", fake))
+	ts := httptest.NewServer(mux)
+	t.Cleanup(func() { fake.Close(); ts.Close() })
+	base := ts.URL + "/fake/spotify"
+
+	q := authorizeQuery(fake, "user-library-modify")
+	resp, err := noRedirect.Get(base + "/authorize?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	page := string(b)
+	// One user: no picker, just who is signed in.
+	for _, want := range []string{"Signed in as <strong>Solo Fan</strong>", `name="user" value="solo"`, "Save to your library"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "See your email address") || strings.Contains(page, "<select") {
+		t.Error("page shows an unrequested scope or a picker")
+	}
+	action, _ := url.Parse("authorize")
+	pageURL, _ := url.Parse(base + "/authorize")
+	form := q
+	form.Set("action", "agree")
+	form.Set("user", "solo")
+	resp, err = noRedirect.PostForm(pageURL.ResolveReference(action).String(), form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cb := callbackQuery(t, resp)
+	fake.URL = base // postToken uses URL
+	if r := postToken(t, fake, exchangeForm(cb.Get("code")), true); r.status != 200 {
+		t.Errorf("exchange under prefix: %d %v", r.status, r.body)
 	}
 }
