@@ -32,7 +32,7 @@ func (s *Server) landing(c echo.Context) error {
 	if l.State == models.LinkArchived {
 		return render(c, http.StatusGone, public.Ended(s.landingView(l, now)))
 	}
-	tag := landingETag(l, released(l, now), s.Config.URL(""))
+	tag := landingETag(l, released(l, now), s.Config.URL(""), s.directKeys())
 	h := c.Response().Header()
 	h.Set("ETag", tag)
 	h.Set("Cache-Control", "public, max-age=0, must-revalidate")
@@ -134,7 +134,13 @@ func (s *Server) landingView(l *models.Link, now time.Time) public.Landing {
 		Released:    released(l, now),
 		Consent:     signup.ConsentText(l.Title),
 		PageURL:     s.Config.URL("/" + l.Slug),
-		Platforms:   models.Platforms,
+	}
+	for _, p := range models.Platforms {
+		if s.Presave.Enabled(p.Key) {
+			v.Direct = append(v.Direct, public.DirectPlatform{Key: p.Key, Name: p.Name, Icon: p.Icon})
+		} else {
+			v.Platforms = append(v.Platforms, p)
+		}
 	}
 	if v.ArtworkURL != "" {
 		v.OGImage = s.Config.URL(v.ArtworkURL)
@@ -153,16 +159,28 @@ func (s *Server) landingView(l *models.Link, now time.Time) public.Landing {
 }
 
 // landingETag names one rendering of the page: the build (templates), the link's content and state,
-// whether its release time has passed, the assets the page links to (their
+// whether its release time has passed, which platforms save directly, the assets the page links to (their
 // URLs carry content hashes) and the base URL in its Open Graph tags.
-func landingETag(l *models.Link, released bool, base string) string {
+func landingETag(l *models.Link, released bool, base, direct string) string {
 	h := sha256.New()
+	fmt.Fprintf(h, "direct=%s|", direct)
 	fmt.Fprintf(h, "%s|%d|%d|%s|%t|%s|%s|%s|%s", static.BuildID(), l.ID, l.UpdatedAt.UnixNano(), l.State, released, base,
 		static.Version("css/public.css"), static.Version("js/countdown.js"), static.Version("js/htmx.min.js"))
 	for _, p := range models.Platforms {
 		fmt.Fprintf(h, "|%s", static.Version("img/platforms/"+p.Icon))
 	}
 	return `"` + hex.EncodeToString(h.Sum(nil)[:12]) + `"`
+}
+
+// directKeys names the platforms in direct mode: configuring one changes every landing page.
+func (s *Server) directKeys() string {
+	var keys []string
+	for _, p := range models.Platforms {
+		if s.Presave.Enabled(p.Key) {
+			keys = append(keys, p.Key)
+		}
+	}
+	return strings.Join(keys, ",")
 }
 
 // etagMatches reads If-None-Match, which may list several tags, weak ones or "*".

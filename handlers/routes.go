@@ -58,8 +58,15 @@ func (s *Server) routes(e *echo.Echo) {
 	api.PATCH("/links/:id", s.apiLinkUpdate)
 	api.GET("/links/:id/subscribers", s.apiLinkSubscribers)
 
+	// The fan's direct pre-save: consent on the platform, the confirmation, one-click undo.
+	e.GET("/oauth/:platform/callback", s.oauthCallback)
+	e.GET("/revoke/:token", s.revokePage)
+	e.POST("/revoke/:token", s.revokeSubmit, s.sameOrigin)
+
 	// The fan's pages: last, so every fixed path above wins over a slug.
 	e.GET("/:slug", s.landing)
 	e.HEAD("/:slug", s.landing) // link previewers probe with HEAD
 	e.POST("/:slug/signup", s.signup, s.sameOrigin)
+	e.POST("/:slug/presave/:platform", s.presaveStart, s.sameOrigin)
+	e.GET("/:slug/presaved", s.presaved)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/dropday/dropday/internal/auth"
 	"github.com/dropday/dropday/internal/config"
 	"github.com/dropday/dropday/internal/keys"
+	"github.com/dropday/dropday/internal/presave"
 	"github.com/dropday/dropday/internal/ratelimit"
 )
 
@@ -26,6 +27,8 @@ type Deps struct {
 	Hasher  *auth.Hasher
 	Secret  keys.Secret
 	Artwork *artwork.Store
+	// Presave runs direct pre-saves on the configured platforms.
+	Presave *presave.Flow
 }
 
 // Server holds the dependencies and the per-process limiters.

@@ -9,11 +9,13 @@ type Platform struct {
 	Direct bool
 	// Icon is the file name under static/img/platforms.
 	Icon string
+	// AppsURL is where a fan removes dropday from their account's connected apps.
+	AppsURL string
 }
 
 // Platforms in the order the landing page lists them.
 var Platforms = []Platform{
-	{Key: "spotify", Name: "Spotify", Direct: true, Icon: "spotify.svg"},
+	{Key: "spotify", Name: "Spotify", Direct: true, Icon: "spotify.svg", AppsURL: "https://www.spotify.com/account/apps/"},
 	{Key: "apple_music", Name: "Apple Music", Direct: true, Icon: "applemusic.svg"},
 	{Key: "deezer", Name: "Deezer", Direct: true, Icon: "deezer.svg"},
 	{Key: "tidal", Name: "TIDAL", Direct: true, Icon: "tidal.svg"},

@@ -18,7 +18,10 @@ import (
 	"github.com/dropday/dropday/internal/auth"
 	"github.com/dropday/dropday/internal/config"
 	"github.com/dropday/dropday/internal/keys"
+	"github.com/dropday/dropday/internal/platform/registry"
+	"github.com/dropday/dropday/internal/presave"
 	"github.com/dropday/dropday/internal/store"
+	"github.com/dropday/dropday/internal/vault"
 )
 
 // openDB connects and migrates: every command works on an up-to-date schema.
@@ -39,6 +42,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	keyring, err := vault.Load(log, cfg.MasterKeys, cfg.DataDir)
+	if err != nil {
+		return err
+	}
 	db, err := openDB(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -52,6 +59,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			"setup_url", cfg.URL("/setup?token="+token))
 	}
 
+	clients := registry.New(cfg, registry.HTTPClient())
+	for key := range clients {
+		log.Info("direct pre-save is on", "platform", key)
+	}
 	e := handlers.New(handlers.Deps{
 		Config:  cfg,
 		DB:      db,
@@ -60,6 +71,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Hasher:  auth.NewHasher(cfg.BcryptCost),
 		Secret:  secret,
 		Artwork: &artwork.Store{Dir: filepath.Join(cfg.DataDir, "artwork"), MaxBytes: cfg.MaxArtworkBytes},
+		Presave: &presave.Flow{DB: db, Vault: keyring, Clients: clients, Now: time.Now},
 	})
 	srv := &http.Server{
 		Addr:              cfg.Addr,

@@ -55,7 +55,13 @@ type Flow struct {
 }
 
 // Enabled tells whether the platform saves directly (its credentials are configured).
-func (f *Flow) Enabled(platformKey string) bool { _, ok := f.Clients[platformKey]; return ok }
+func (f *Flow) Enabled(platformKey string) bool {
+	if f == nil {
+		return false
+	}
+	_, ok := f.Clients[platformKey]
+	return ok
+}
 
 // Open tells whether a link takes pre-saves now.
 func Open(l *models.Link) bool { return l.State == models.LinkLive || l.State == models.LinkReleased }

@@ -4,7 +4,9 @@ package testapp
 
 import (
 	"context"
+	"encoding/base64"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -26,8 +28,12 @@ import (
 	"github.com/dropday/dropday/internal/auth"
 	"github.com/dropday/dropday/internal/config"
 	"github.com/dropday/dropday/internal/keys"
+	"github.com/dropday/dropday/internal/platform/registry"
+	"github.com/dropday/dropday/internal/platform/spotify/spotifytest"
+	"github.com/dropday/dropday/internal/presave"
 	"github.com/dropday/dropday/internal/store"
 	"github.com/dropday/dropday/internal/testdb"
+	"github.com/dropday/dropday/internal/vault"
 	"github.com/dropday/dropday/models"
 )
 
@@ -54,6 +60,9 @@ type App struct {
 	Config *config.Config
 	Clock  *Clock
 	Server *httptest.Server
+	// Spotify is the Spotify stand-in, when Options.Spotify asked for one.
+	Spotify *spotifytest.Server
+	Vault   *vault.Keyring
 }
 
 // Options tweak New.
@@ -62,6 +71,10 @@ type Options struct {
 	Postgres bool
 	// Env overrides DROPDAY_* variables.
 	Env map[string]string
+	// Spotify starts the Spotify stand-in (auto-consent) and configures dropday for it.
+	Spotify bool
+	// Log receives the server's logs (JSON), for tests that read them.
+	Log io.Writer
 }
 
 // Start is the fixed "now" tests begin at.
@@ -96,6 +109,14 @@ func New(t testing.TB, opts ...Options) *App {
 		"DROPDAY_LOGIN_RATE":   "1000",
 		"DROPDAY_SIGNUP_RATE":  "1000",
 	}
+	if o.Spotify {
+		a.Spotify = spotifytest.New(spotifytest.Options{RedirectURL: a.URL + registry.CallbackPath("spotify")})
+		t.Cleanup(a.Spotify.Close)
+		env["DROPDAY_SPOTIFY_CLIENT_ID"] = a.Spotify.ClientID()
+		env["DROPDAY_SPOTIFY_CLIENT_SECRET"] = a.Spotify.ClientSecret()
+		env["DROPDAY_SPOTIFY_ACCOUNTS_URL"] = a.Spotify.URL
+		env["DROPDAY_SPOTIFY_API_URL"] = a.Spotify.URL
+	}
 	for k, v := range o.Env {
 		env[k] = v
 	}
@@ -109,9 +130,18 @@ func New(t testing.TB, opts ...Options) *App {
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.Vault, err = vault.Parse("1:" + base64.StdEncoding.EncodeToString([]byte("test-master-key-test-master-key!")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := testdb.Logger()
+	if o.Log != nil {
+		log = slog.New(slog.NewJSONHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	h = handlers.New(handlers.Deps{
-		Config: cfg, DB: db, Log: testdb.Logger(), Now: clock.Now,
-		Hasher: auth.NewHasher(cfg.BcryptCost), Secret: secret,
+		Config: cfg, DB: db, Log: log, Now: clock.Now,
+		Presave: &presave.Flow{DB: db, Vault: a.Vault, Clients: registry.New(cfg, registry.HTTPClient()), Now: clock.Now},
+		Hasher:  auth.NewHasher(cfg.BcryptCost), Secret: secret,
 		Artwork: &artwork.Store{Dir: filepath.Join(dataDir, "artwork"), MaxBytes: cfg.MaxArtworkBytes},
 	})
 	return a

@@ -1,0 +1,35 @@
+// Package registry builds the streaming-service clients the operator configured.
+package registry
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/dropday/dropday/internal/config"
+	"github.com/dropday/dropday/internal/platform"
+	"github.com/dropday/dropday/internal/platform/spotify"
+)
+
+// CallbackPath is where a platform's consent screen sends the fan back.
+func CallbackPath(key string) string { return "/oauth/" + key + "/callback" }
+
+// HTTPClient is the client platform calls use: bounded, so a hung platform
+// cannot hold a fan's request or a worker forever.
+func HTTPClient() *http.Client { return &http.Client{Timeout: 20 * time.Second} }
+
+// New returns a client per configured platform, keyed by platform key.
+// A platform without credentials is absent: its pages use email signup.
+func New(cfg *config.Config, hc *http.Client) map[string]platform.Client {
+	out := map[string]platform.Client{}
+	if cfg.Spotify.Enabled() {
+		out[spotify.Key] = spotify.New(spotify.Config{
+			ClientID:     cfg.Spotify.ClientID,
+			ClientSecret: cfg.Spotify.ClientSecret,
+			RedirectURL:  cfg.URL(CallbackPath(spotify.Key)),
+			AccountsURL:  cfg.Spotify.AccountsURL,
+			APIURL:       cfg.Spotify.APIURL,
+			HTTPClient:   hc,
+		})
+	}
+	return out
+}
