@@ -26,9 +26,9 @@ import (
 
 // landingApp runs dropday with a live link releasing in about three days of
 // real time (the browser's clock is real, not the app's test clock), with artwork.
-func landingApp(t *testing.T) (*testapp.App, *models.Link) {
+func landingApp(t *testing.T, opts ...testapp.Options) (*testapp.App, *models.Link) {
 	t.Helper()
-	app := testapp.New(t)
+	app := testapp.New(t, opts...)
 	o := app.CreateOwner("owner@example.com", "Mara Lune")
 	l := app.Link(o.Workspace.ID, "night-drive", models.LinkLive, time.Now().Add(3*24*time.Hour+5*time.Hour).Truncate(time.Hour))
 	st := &artwork.Store{Dir: filepath.Join(app.Config.DataDir, "artwork"), MaxBytes: app.Config.MaxArtworkBytes}

@@ -66,10 +66,18 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // secureHeaders sets the CSP (no inline script or style), framing and sniffing rules.
+// form-action names the configured platforms' consent origins too: browsers
+// apply it to the redirect that follows the pre-save button's POST.
 func (s *Server) secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	hsts := 0
 	if s.Config.Secure() {
 		hsts = 31536000
+	}
+	formAction := "'self'"
+	if s.Config.Spotify.Enabled() {
+		if u, err := url.Parse(s.Config.Spotify.AccountsURL); err == nil {
+			formAction += " " + u.Scheme + "://" + u.Host
+		}
 	}
 	return middleware.SecureWithConfig(middleware.SecureConfig{
 		XSSProtection:         "0",
@@ -77,7 +85,7 @@ func (s *Server) secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		XFrameOptions:         "DENY",
 		HSTSMaxAge:            hsts,
 		ReferrerPolicy:        "strict-origin-when-cross-origin",
-		ContentSecurityPolicy: "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'",
+		ContentSecurityPolicy: "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action " + formAction + "; object-src 'none'",
 	})(next)
 }
 

@@ -131,4 +131,16 @@
   } else {
     startCountdown();
   }
+  // Other moments on fan pages (the pre-save confirmation), in the fan's own time.
+  document.querySelectorAll('[data-local-time]').forEach(function (el) {
+    var t = Date.parse(el.getAttribute('datetime'));
+    if (!isNaN(t)) { el.textContent = moment(new Date(t)) + ' your time'; }
+  });
+  // In-app browsers (Instagram, TikTok, Facebook) often break platform logins:
+  // say so next to the pre-save buttons. Done here, not on the server, so the
+  // page stays the same for every visitor.
+  var inapp = document.querySelector('[data-inapp]');
+  if (inapp && /Instagram|FBAN|FBAV|FB_IAB|TikTok|musical_ly|Bytedance|Snapchat/i.test(navigator.userAgent)) {
+    inapp.hidden = false;
+  }
 })();
