@@ -2,11 +2,15 @@
 GO ?= go
 DATA_DIR ?= ./data
 
-.PHONY: run build test generate lint fmt bench clean
+.PHONY: run demo build test generate lint fmt bench clean
 
 ## run: start dropday on SQLite in ./data (prints a one-time setup URL on first start)
 run: generate
 	$(GO) run ./cmd/dropday serve
+
+## demo: dropday with a local Spotify stand-in and a seeded link releasing in 10 minutes
+demo: generate
+	$(GO) run ./cmd/dropday demo
 
 ## build: a static binary in bin/dropday
 build: generate

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/dropday/dropday/internal/auth"
+	"github.com/dropday/dropday/views/layouts"
 )
 
 const (
@@ -21,6 +22,14 @@ const (
 	ctxAPI      = "api_token"
 	headerReqID = "X-Request-Id"
 )
+
+// demoMark lets every page of `dropday demo` draw its ribbon.
+func (s *Server) demoMark(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.SetRequest(c.Request().WithContext(layouts.WithDemo(c.Request().Context())))
+		return next(c)
+	}
+}
 
 // requestID gives every request an id, echoed in the response and carried by its logger.
 func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {

@@ -7,6 +7,9 @@ import (
 // routes is dropday's one route table. Read it top to bottom to see every URL.
 func (s *Server) routes(e *echo.Echo) {
 	e.Use(s.requestID, s.recoverPanics, s.logRequests, s.secureHeaders, s.limitBody)
+	if s.Config.Demo {
+		e.Use(s.demoMark)
+	}
 
 	// Operations.
 	e.GET("/healthz", s.healthz)

@@ -2,6 +2,7 @@
 // migrations and the admin commands.
 //
 //	dropday [serve]                 run the server (default)
+//	dropday demo                    serve against local platform stand-ins, seeded
 //	dropday migrate [-unlock]       apply migrations and exit
 //	dropday user create -email … -workspace … [-name …]   (password from the terminal or stdin)
 //	dropday token create -workspace ID -name …            (prints an API token once)
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	switch cmd {
 	case "serve":
 		return serve(ctx, cfg, log)
+	case "demo":
+		return demoCmd(ctx, cfg, log, stdout)
 	case "migrate":
 		return migrateCmd(ctx, cfg, log, args)
 	case "user":
@@ -73,6 +76,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 const usage = `usage:
   dropday [serve] [-addr host:port] [-base-url URL] [-database-url URL] [-data-dir DIR] [-trusted-proxies CIDRs]
+  dropday demo                    the server against local platform stand-ins, with a seeded workspace
   dropday migrate [-unlock]
   dropday user create -email EMAIL -workspace NAME [-name NAME] [-password-stdin]
   dropday token create -workspace ID -name NAME

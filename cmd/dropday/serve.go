@@ -37,7 +37,11 @@ func openDB(ctx context.Context, cfg *config.Config, log *slog.Logger) (*bun.DB,
 	return db, nil
 }
 
-func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+// beforeServe runs once the database is ready and the dependencies are built
+// (the demo seeds its workspace there).
+type beforeServe func(ctx context.Context, d handlers.Deps) error
+
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks ...beforeServe) error {
 	secret, err := keys.Load(log, cfg.SecretKey, cfg.DataDir)
 	if err != nil {
 		return err
@@ -63,7 +67,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	for key := range clients {
 		log.Info("direct pre-save is on", "platform", key)
 	}
-	e := handlers.New(handlers.Deps{
+	deps := handlers.Deps{
 		Config:  cfg,
 		DB:      db,
 		Log:     log,
@@ -72,7 +76,13 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Secret:  secret,
 		Artwork: &artwork.Store{Dir: filepath.Join(cfg.DataDir, "artwork"), MaxBytes: cfg.MaxArtworkBytes},
 		Presave: &presave.Flow{DB: db, Vault: keyring, Clients: clients, Now: time.Now},
-	})
+	}
+	for _, h := range hooks {
+		if err := h(ctx, deps); err != nil {
+			return err
+		}
+	}
+	e := handlers.New(deps)
 	srv := &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           e,

@@ -41,6 +41,8 @@ type Config struct {
 	// primary). Empty means: read or generate DataDir/master.keys.
 	MasterKeys string
 	Spotify    Spotify
+	// Demo is set by `dropday demo`, never by the environment: every page shows a ribbon.
+	Demo bool
 }
 
 // Spotify is the operator's Spotify app. Without a client id, Spotify works in

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/dropday/dropday/handlers"
+	"github.com/dropday/dropday/internal/config"
+	"github.com/dropday/dropday/internal/demo"
+	"github.com/dropday/dropday/internal/platform/registry"
+	"github.com/dropday/dropday/internal/platform/spotify/spotifytest"
+)
+
+// demoCmd runs dropday against local platform stand-ins, with its own data
+// under DATA_DIR/demo, a seeded workspace and a link releasing in minutes.
+func demoCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Writer) error {
+	cfg.Demo = true
+	cfg.DataDir = filepath.Join(cfg.DataDir, "demo")
+	cfg.DatabaseURL = "sqlite://" + filepath.Join(cfg.DataDir, "dropday.db")
+
+	// The Spotify stand-in, on its own loopback port, with a consent page and a few fake fans.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("demo: start the Spotify stand-in: %w", err)
+	}
+	sp := spotifytest.NewHandler(spotifytest.Options{
+		RedirectURL: cfg.URL(registry.CallbackPath("spotify")),
+		ConsentPage: true,
+		Users: []spotifytest.User{
+			{ID: "alex", DisplayName: "Alex (shares email)", Email: "alex@example.com"},
+			{ID: "sam", DisplayName: "Sam (shares email)", Email: "sam@example.com"},
+		},
+	})
+	sp.URL = "http://" + ln.Addr().String()
+	spSrv := &http.Server{Handler: sp, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = spSrv.Serve(ln) }()
+	defer spSrv.Close()
+	cfg.Spotify = config.Spotify{ClientID: sp.ClientID(), ClientSecret: sp.ClientSecret(), AccountsURL: sp.URL, APIURL: sp.URL}
+
+	seed := func(ctx context.Context, d handlers.Deps) error {
+		s, err := demo.Seed(ctx, d.DB, d.Hasher, d.Artwork, time.Now())
+		if err != nil {
+			return fmt.Errorf("demo: seed: %w", err)
+		}
+		fmt.Fprintf(stdout, `
+  dropday demo — everything runs on this machine; Spotify is a local stand-in.
+
+  Fan page     %s
+               (releases at %s, in %d minutes: pre-save on Spotify, or leave an email)
+  Admin panel  %s
+               email %s   password %s
+  Data         %s (delete it to start over)
+
+`, cfg.URL("/"+s.Slug), s.ReleaseAt.Local().Format("15:04"), int(demo.ReleaseIn.Minutes()),
+			cfg.URL("/login"), s.Email, s.Password, cfg.DataDir)
+		return nil
+	}
+	return serve(ctx, cfg, log, seed)
+}
