@@ -56,13 +56,6 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks ...b
 	}
 	defer db.Close()
 
-	if token, err := accounts.NewSetupToken(ctx, db); err != nil {
-		return err
-	} else if token != "" {
-		log.Info("no admin account yet: open this one-time link to create the first owner and workspace",
-			"setup_url", cfg.URL("/setup?token="+token))
-	}
-
 	clients := registry.New(cfg, registry.HTTPClient())
 	for key := range clients {
 		log.Info("direct pre-save is on", "platform", key)
@@ -82,6 +75,13 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks ...b
 			return err
 		}
 	}
+	if token, err := accounts.NewSetupToken(ctx, db); err != nil {
+		return err
+	} else if token != "" {
+		log.Info("no admin account yet: open this one-time link to create the first owner and workspace",
+			"setup_url", cfg.URL("/setup?token="+token))
+	}
+
 	e := handlers.New(deps)
 	srv := &http.Server{
 		Addr:              cfg.Addr,

@@ -75,6 +75,8 @@ type Options struct {
 	Spotify bool
 	// Log receives the server's logs (JSON), for tests that read them.
 	Log io.Writer
+	// Demo serves as `dropday demo` does (the ribbon on every page).
+	Demo bool
 }
 
 // Start is the fixed "now" tests begin at.
@@ -125,6 +127,7 @@ func New(t testing.TB, opts ...Options) *App {
 		t.Fatalf("config: %v", err)
 	}
 	cfg.BcryptCost = bcrypt.MinCost
+	cfg.Demo = o.Demo
 	a.Config = cfg
 	secret, err := keys.New([]byte("test-secret-test-secret-test-secret!"))
 	if err != nil {

@@ -204,7 +204,7 @@ func Base(p Page) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if IsDemo(ctx) {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "<div class=\"demo-ribbon\" role=\"note\" data-testid=\"demo-ribbon\">Demo: Spotify here is a local stand-in. Nothing leaves this machine.</div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "<div class=\"demo-ribbon\" role=\"note\" data-testid=\"demo-ribbon\">Demo mode: the platforms are local stand-ins</div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
