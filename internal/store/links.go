@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -86,4 +87,29 @@ func LinkForFan(ctx context.Context, db bun.IDB, id int64) (*models.Link, error)
 		return nil, notFound("link", err)
 	}
 	return l, nil
+}
+
+// LinksDue lists live links whose release time has passed: the scheduler releases them.
+func LinksDue(ctx context.Context, db bun.IDB, now time.Time, limit int) ([]models.Link, error) {
+	var ls []models.Link
+	err := db.NewSelect().Model(&ls).Where("state = ? AND release_at <= ?", models.LinkLive, now).
+		Order("release_at", "id").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: links due: %w", err)
+	}
+	return ls, nil
+}
+
+// MarkReleased moves a live link to released; false when it was not live any more.
+func MarkReleased(ctx context.Context, db bun.IDB, id int64, now time.Time) (bool, error) {
+	res, err := db.NewUpdate().Model((*models.Link)(nil)).Set("state = ?", models.LinkReleased).Set("updated_at = ?", now).
+		Where("id = ? AND state = ?", id, models.LinkLive).Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("store: mark released: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: mark released: %w", err)
+	}
+	return n == 1, nil
 }

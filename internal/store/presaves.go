@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -146,4 +147,115 @@ func ReplaceCredential(ctx context.Context, db bun.IDB, id int64, old, sealed []
 		return false, fmt.Errorf("store: replace credential: %w", err)
 	}
 	return n == 1, nil
+}
+
+// PresaveCounts counts a link's pre-saves by state (every state present, zero or not).
+func PresaveCounts(ctx context.Context, db bun.IDB, workspaceID, linkID int64) (map[string]int, error) {
+	var rows []struct {
+		State string `bun:"state"`
+		N     int    `bun:"n"`
+	}
+	err := db.NewSelect().Model((*models.Presave)(nil)).ColumnExpr("state, COUNT(*) AS n").
+		Where("workspace_id = ? AND link_id = ?", workspaceID, linkID).Group("state").Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: count presaves: %w", err)
+	}
+	out := map[string]int{models.PresavePending: 0, models.PresaveDelivered: 0, models.PresaveFailed: 0, models.PresaveRevoked: 0}
+	for _, r := range rows {
+		out[r.State] = r.N
+	}
+	return out, nil
+}
+
+// PresaveFilter narrows LinkPresaves. Zero values mean "any".
+type PresaveFilter struct {
+	State string
+	// Search matches the display name or email, case-insensitively.
+	Search string
+	Limit  int // default 50, at most 200
+	Offset int
+}
+
+// LinkPresaves lists a link's pre-saves within its workspace, newest consent first.
+func LinkPresaves(ctx context.Context, db bun.IDB, workspaceID, linkID int64, f PresaveFilter) ([]models.Presave, int, error) {
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	var ps []models.Presave
+	q := db.NewSelect().Model(&ps).ExcludeColumn("credential").
+		Where("workspace_id = ? AND link_id = ?", workspaceID, linkID)
+	if f.State != "" {
+		q = q.Where("state = ?", f.State)
+	}
+	if s := strings.TrimSpace(f.Search); s != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(s)) + "%"
+		q = q.Where(`(LOWER(display_name) LIKE ? ESCAPE '\' OR LOWER(email) LIKE ? ESCAPE '\')`, like, like)
+	}
+	total, err := q.OrderExpr("consented_at DESC, id DESC").Limit(int64(f.Limit)).Offset(int64(f.Offset)).ScanAndCount(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: list presaves: %w", err)
+	}
+	return ps, int(total), nil
+}
+
+// CountConsentedBefore counts a link's pending pre-saves whose consent is older
+// than t: with t = release time minus the platform's grant lifetime, those
+// whose authorization will expire before the release.
+func CountConsentedBefore(ctx context.Context, db bun.IDB, workspaceID, linkID int64, platform string, t time.Time) (int, error) {
+	n, err := db.NewSelect().Model((*models.Presave)(nil)).
+		Where("workspace_id = ? AND link_id = ? AND platform = ? AND state = ? AND consented_at < ?",
+			workspaceID, linkID, platform, models.PresavePending, t).Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("store: count expiring presaves: %w", err)
+	}
+	return int(n), nil
+}
+
+// PendingPresaveIDs pages (by id, after afterID) through a link's pending pre-saves.
+func PendingPresaveIDs(ctx context.Context, db bun.IDB, linkID, afterID int64, limit int) ([]int64, error) {
+	var ids []int64
+	err := db.NewSelect().Model((*models.Presave)(nil)).Column("id").
+		Where("link_id = ? AND state = ? AND id > ?", linkID, models.PresavePending, afterID).
+		Order("id").Limit(int64(limit)).Scan(ctx, &ids)
+	if err != nil {
+		return nil, fmt.Errorf("store: pending presaves: %w", err)
+	}
+	return ids, nil
+}
+
+// FinishPresave moves a pending pre-save to a final state and destroys its
+// credential in the same statement. It reports false when the pre-save was
+// not pending any more (revoked by the fan meanwhile, or finished already).
+func FinishPresave(ctx context.Context, db bun.IDB, id int64, state, lastError string, now time.Time) (bool, error) {
+	q := db.NewUpdate().Model((*models.Presave)(nil)).
+		Set("state = ?", state).Set("last_error = ?", lastError).
+		Set("credential = NULL").Set("credential_key_version = NULL").
+		Set("updated_at = ?", now).
+		Where("id = ? AND state = ?", id, models.PresavePending)
+	switch state {
+	case models.PresaveDelivered:
+		q = q.Set("delivered_at = ?", now)
+	case models.PresaveRevoked:
+		q = q.Set("revoked_at = ?", now)
+	}
+	res, err := q.Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("store: finish presave: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: finish presave: %w", err)
+	}
+	return n == 1, nil
+}
+
+// NotePresaveError records the latest transient error of a pending pre-save
+// (shown to admins while retries go on).
+func NotePresaveError(ctx context.Context, db bun.IDB, id int64, msg string, now time.Time) error {
+	_, err := db.NewUpdate().Model((*models.Presave)(nil)).Set("last_error = ?", msg).Set("updated_at = ?", now).
+		Where("id = ? AND state = ?", id, models.PresavePending).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("store: note presave error: %w", err)
+	}
+	return nil
 }
