@@ -201,9 +201,11 @@ func (q *Queue) Cancel(ctx context.Context, job Job, reason error) error {
 // the number of jobs rescued or discarded.
 func (q *Queue) Rescue(ctx context.Context) (int, error) {
 	now := q.now()
+	// ELSE finalized_at (NULL while running) rather than ELSE NULL: the
+	// column gives the CASE its type on PostgreSQL.
 	res, err := q.DB.NewUpdate().Table("jobs").
 		Set("state = CASE WHEN attempt >= max_attempts THEN ? ELSE ? END", StateDiscarded, StateRetryable).
-		Set("finalized_at = CASE WHEN attempt >= max_attempts THEN ? ELSE NULL END", now).
+		Set("finalized_at = CASE WHEN attempt >= max_attempts THEN ? ELSE finalized_at END", now).
 		Set("run_at = ?", now).
 		Set("locked_until = NULL").
 		Set("last_error = ?", RescuedError).
