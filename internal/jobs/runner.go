@@ -70,8 +70,9 @@ type Runner struct {
 	// RescueInterval is how often the runner calls Queue.Rescue; zero means
 	// DefaultRescueInterval, negative never.
 	RescueInterval time.Duration
-	// JobTimeout bounds one handler call; zero means the queue's lease, so
-	// a handler is stopped before another worker may be given its job.
+	// JobTimeout bounds one handler call; zero means 90% of the queue's
+	// lease, so a handler is stopped before its lease (which started at
+	// the claim, a moment earlier) can expire and the job be rescued.
 	JobTimeout time.Duration
 	// ShutdownGrace is how long Run waits, once asked to stop, for jobs in
 	// flight before it cancels their contexts; zero means
@@ -227,7 +228,7 @@ func (r *Runner) work(hardCtx context.Context, log *slog.Logger, job Job, done c
 
 	timeout := r.JobTimeout
 	if timeout <= 0 {
-		timeout = r.Queue.lease()
+		timeout = r.Queue.lease() / 10 * 9
 	}
 	jctx, cancel := context.WithTimeout(hardCtx, timeout)
 	herr := call(jctx, r.Handlers[job.Kind], job)
