@@ -1,0 +1,297 @@
+package jobs
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/uptrace/bun"
+
+	"github.com/dropday/dropday/internal/store"
+)
+
+// ErrLost is returned by Complete, Retry, Snooze and Cancel when the job is
+// no longer running under the attempt the caller claimed: its lease expired
+// and it was rescued (and perhaps claimed and finished by another worker).
+// The caller must drop the job; whoever holds it now accounts for it.
+var ErrLost = errors.New("job lost: no longer running under this attempt")
+
+// DefaultLease is how long a claimed job stays with its worker before Rescue
+// may hand it to another.
+const DefaultLease = 5 * time.Minute
+
+// MaxBackoff caps the delay before a retry.
+const MaxBackoff = 6 * time.Hour
+
+// RescuedError is the last_error of a job whose lease expired.
+const RescuedError = "rescued: lease expired"
+
+// maxErrorLen bounds the last_error text kept per job.
+const maxErrorLen = 2000
+
+// Queue claims and settles jobs on one database.
+type Queue struct {
+	DB *bun.DB
+	// Now is the clock; nil means time.Now. Tests inject a fake one.
+	Now func() time.Time
+	// Lease is how long a claim lasts; zero means DefaultLease.
+	Lease time.Duration
+	// Backoff is the delay before a failed attempt runs again; nil means
+	// DefaultBackoff.
+	Backoff func(attempt int) time.Duration
+}
+
+func (q *Queue) now() time.Time {
+	if q.Now != nil {
+		return ts(q.Now())
+	}
+	return ts(time.Now())
+}
+
+func (q *Queue) lease() time.Duration {
+	if q.Lease > 0 {
+		return q.Lease
+	}
+	return DefaultLease
+}
+
+// DefaultBackoff waits attempt⁴ seconds (1s, 16s, 81s, 4m16s, 10m25s, 21m36s,
+// 40m1s, 1h8m16s, 1h49m21s, 2h46m40s for attempts 1 to 10) plus a random
+// jitter of up to 10% of that, so jobs that failed together (a platform
+// outage) do not all come back in the same second; the total is capped at
+// MaxBackoff.
+func DefaultBackoff(attempt int) time.Duration {
+	a := max(1, min(attempt, 13)) // 13⁴ s is already past MaxBackoff; no overflow
+	base := time.Duration(a*a*a*a) * time.Second
+	d := base + rand.N(base/10+1)
+	return min(d, MaxBackoff)
+}
+
+// Claim takes up to n jobs of the given kinds (any kind when kinds is empty)
+// that are available or retryable with run_at <= now, oldest run_at first,
+// and marks them running with attempt incremented and a lease until now +
+// Lease. Concurrent claimers, in this process or another, never get the same
+// job.
+func (q *Queue) Claim(ctx context.Context, kinds []string, n int) ([]Job, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	now := q.now()
+	kindCond := ""
+	args := []any{now.Add(q.lease()), now, now}
+	if len(kinds) > 0 {
+		kindCond = " AND kind IN (?)"
+		args = append(args, bun.In(kinds))
+	}
+	args = append(args, n)
+	// The inner SELECT matches jobs_claim_idx (a partial index on run_at,
+	// id over the two claimable states), so it reads the next n rows in
+	// order instead of sorting the whole backlog.
+	lock := ""
+	if store.DialectName(q.DB) == "postgres" {
+		// Locked rows are another claimer's: skip them rather than wait.
+		// Under READ COMMITTED a row another claimer committed meanwhile
+		// is re-checked against the WHERE clause after locking, so a job
+		// it just made running is dropped here.
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	// SQLite needs no lock clause: the statement holds the write lock
+	// from start to end, so no other writer runs between its SELECT and
+	// its UPDATE.
+	query := `UPDATE jobs SET state = 'running', attempt = attempt + 1, locked_until = ?, updated_at = ?
+WHERE id IN (
+	SELECT id FROM jobs
+	WHERE state IN ('available', 'retryable') AND run_at <= ?` + kindCond + `
+	ORDER BY run_at, id LIMIT ?` + lock + `
+)
+RETURNING *`
+	var jobs []Job
+	if err := q.DB.NewRaw(query, args...).Scan(ctx, &jobs); err != nil && !isNoRows(err) {
+		return nil, fmt.Errorf("jobs: claim: %w", err)
+	}
+	slices.SortFunc(jobs, func(a, b Job) int {
+		if c := a.RunAt.Compare(b.RunAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return jobs, nil
+}
+
+// settle updates a job the caller claimed, provided it is still running under
+// the caller's attempt; otherwise it returns ErrLost.
+func (q *Queue) settle(ctx context.Context, what string, job Job, set func(*bun.UpdateQuery) *bun.UpdateQuery) error {
+	upd := q.DB.NewUpdate().Table("jobs").
+		Set("locked_until = NULL").
+		Set("updated_at = ?", q.now()).
+		Where("id = ?", job.ID).
+		Where("state = ?", StateRunning).
+		Where("attempt = ?", job.Attempt)
+	res, err := set(upd).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("jobs: %s job %d: %w", what, job.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("jobs: %s job %d: %w", what, job.ID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("jobs: %s job %d (attempt %d): %w", what, job.ID, job.Attempt, ErrLost)
+	}
+	return nil
+}
+
+// Complete records that the job succeeded.
+func (q *Queue) Complete(ctx context.Context, job Job) error {
+	return q.settle(ctx, "complete", job, func(u *bun.UpdateQuery) *bun.UpdateQuery {
+		return u.Set("state = ?", StateCompleted).Set("finalized_at = ?", q.now())
+	})
+}
+
+// Retry records a failed attempt: the job runs again after Backoff(attempt),
+// or, when it has used all its attempts, is discarded. Either way cause is
+// kept as last_error.
+func (q *Queue) Retry(ctx context.Context, job Job, cause error) error {
+	msg := errorText(cause)
+	now := q.now()
+	if job.Attempt >= job.MaxAttempts {
+		return q.settle(ctx, "discard", job, func(u *bun.UpdateQuery) *bun.UpdateQuery {
+			return u.Set("state = ?", StateDiscarded).Set("last_error = ?", msg).Set("finalized_at = ?", now)
+		})
+	}
+	backoff := DefaultBackoff
+	if q.Backoff != nil {
+		backoff = q.Backoff
+	}
+	runAt := ts(now.Add(max(0, backoff(job.Attempt))))
+	return q.settle(ctx, "retry", job, func(u *bun.UpdateQuery) *bun.UpdateQuery {
+		return u.Set("state = ?", StateRetryable).Set("last_error = ?", msg).Set("run_at = ?", runAt)
+	})
+}
+
+// Snooze puts the job back to run after d without using an attempt: the
+// claim's increment is undone. For rate limits (429 with Retry-After) and
+// other "not now" answers that say nothing about the job itself.
+func (q *Queue) Snooze(ctx context.Context, job Job, d time.Duration) error {
+	runAt := ts(q.now().Add(max(0, d)))
+	return q.settle(ctx, "snooze", job, func(u *bun.UpdateQuery) *bun.UpdateQuery {
+		return u.Set("state = ?", StateAvailable).Set("attempt = attempt - 1").Set("run_at = ?", runAt)
+	})
+}
+
+// Cancel ends the job for good (a permanent error, a revoked pre-save),
+// keeping reason as last_error.
+func (q *Queue) Cancel(ctx context.Context, job Job, reason error) error {
+	msg := errorText(reason)
+	return q.settle(ctx, "cancel", job, func(u *bun.UpdateQuery) *bun.UpdateQuery {
+		return u.Set("state = ?", StateCancelled).Set("last_error = ?", msg).Set("finalized_at = ?", q.now())
+	})
+}
+
+// Rescue returns running jobs whose lease has expired (their worker died or
+// hung) to the queue as retryable, runnable now, or discards them when they
+// have used all their attempts. The lost run counts as an attempt. It returns
+// the number of jobs rescued or discarded.
+func (q *Queue) Rescue(ctx context.Context) (int, error) {
+	now := q.now()
+	// ELSE finalized_at (NULL while running) rather than ELSE NULL: the
+	// column gives the CASE its type on PostgreSQL.
+	res, err := q.DB.NewUpdate().Table("jobs").
+		Set("state = CASE WHEN attempt >= max_attempts THEN ? ELSE ? END", StateDiscarded, StateRetryable).
+		Set("finalized_at = CASE WHEN attempt >= max_attempts THEN ? ELSE finalized_at END", now).
+		Set("run_at = ?", now).
+		Set("locked_until = NULL").
+		Set("last_error = ?", RescuedError).
+		Set("updated_at = ?", now).
+		Where("state = ?", StateRunning).
+		Where("locked_until < ?", now).
+		Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("jobs: rescue: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("jobs: rescue: %w", err)
+	}
+	return int(n), nil
+}
+
+// Get returns one job; an unknown id is store.ErrNotFound.
+func (q *Queue) Get(ctx context.Context, id int64) (*Job, error) {
+	j := new(Job)
+	if err := q.DB.NewSelect().Model(j).Where("id = ?", id).Scan(ctx); err != nil {
+		if isNoRows(err) {
+			return nil, fmt.Errorf("jobs: get job %d: %w", id, store.ErrNotFound)
+		}
+		return nil, fmt.Errorf("jobs: get job %d: %w", id, err)
+	}
+	return j, nil
+}
+
+// Counts returns the number of jobs in each state (every state is present,
+// zero included), over the given kinds or over all jobs when none are given.
+func (q *Queue) Counts(ctx context.Context, kinds ...string) (map[string]int, error) {
+	var rows []struct {
+		State string `bun:"state"`
+		N     int    `bun:"n"`
+	}
+	sel := q.DB.NewSelect().Table("jobs").ColumnExpr("state, count(*) AS n").Group("state")
+	if len(kinds) > 0 {
+		sel = sel.Where("kind IN (?)", bun.In(kinds))
+	}
+	if err := sel.Scan(ctx, &rows); err != nil && !isNoRows(err) {
+		return nil, fmt.Errorf("jobs: counts: %w", err)
+	}
+	counts := make(map[string]int, len(States))
+	for _, s := range States {
+		counts[s] = 0
+	}
+	for _, r := range rows {
+		counts[r.State] = r.N
+	}
+	return counts, nil
+}
+
+// DeleteFinalizedBefore removes completed, discarded and cancelled jobs that
+// reached that state before t, and returns how many it removed. A removed
+// job's unique key can be enqueued again.
+func (q *Queue) DeleteFinalizedBefore(ctx context.Context, t time.Time) (int64, error) {
+	res, err := q.DB.NewDelete().Table("jobs").
+		Where("state IN (?)", bun.In([]string{StateCompleted, StateDiscarded, StateCancelled})).
+		Where("finalized_at < ?", ts(t)).
+		Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("jobs: delete finalized: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("jobs: delete finalized: %w", err)
+	}
+	return n, nil
+}
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// errorText is the last_error kept for err: its message, bounded, valid
+// UTF-8 without NUL bytes (which neither database stores in TEXT).
+func errorText(err error) string {
+	if err == nil {
+		return "unknown error"
+	}
+	s := strings.ReplaceAll(strings.ToValidUTF8(err.Error(), "?"), "\x00", "?")
+	if len(s) <= maxErrorLen {
+		return s
+	}
+	s = s[:maxErrorLen]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s + "…"
+}
