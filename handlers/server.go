@@ -16,6 +16,7 @@ import (
 	"github.com/dropday/dropday/internal/keys"
 	"github.com/dropday/dropday/internal/presave"
 	"github.com/dropday/dropday/internal/ratelimit"
+	"github.com/dropday/dropday/internal/release"
 )
 
 // Deps is everything the HTTP layer needs, built by cmd/dropday (or a test).
@@ -29,6 +30,8 @@ type Deps struct {
 	Artwork *artwork.Store
 	// Presave runs direct pre-saves on the configured platforms.
 	Presave *presave.Flow
+	// Release is release day: the panel's "deliver now" and its progress.
+	Release *release.Engine
 }
 
 // Server holds the dependencies and the per-process limiters.

@@ -20,6 +20,7 @@ import (
 	"github.com/dropday/dropday/internal/keys"
 	"github.com/dropday/dropday/internal/platform/registry"
 	"github.com/dropday/dropday/internal/presave"
+	"github.com/dropday/dropday/internal/release"
 	"github.com/dropday/dropday/internal/store"
 	"github.com/dropday/dropday/internal/vault"
 )
@@ -69,6 +70,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks ...b
 		Secret:  secret,
 		Artwork: &artwork.Store{Dir: filepath.Join(cfg.DataDir, "artwork"), MaxBytes: cfg.MaxArtworkBytes},
 		Presave: &presave.Flow{DB: db, Vault: keyring, Clients: clients, Now: time.Now},
+		Release: release.NewEngine(cfg, db, keyring, clients, time.Now, log),
 	}
 	for _, h := range hooks {
 		if err := h(ctx, deps); err != nil {
@@ -99,18 +101,31 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks ...b
 	log.Info("dropday is running", "addr", ln.Addr().String(), "url", cfg.BaseURL.String(),
 		"database", string(mustDialect(cfg.DatabaseURL)), "version", version())
 
+	// Release day runs beside the HTTP server; it stops after the server, so
+	// requests in flight can still enqueue, and finishes the jobs in flight.
+	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopEngine()
+	engineDone := make(chan error, 1)
+	go func() { engineDone <- deps.Release.Run(engineCtx) }()
+
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
+		stopEngine()
+		<-engineDone
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: finishing requests in flight")
+	log.Info("shutting down: finishing requests and deliveries in flight")
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	stopEngine()
+	if err := <-engineDone; err != nil {
+		log.Error("release engine stopped with an error", "err", err)
 	}
 	log.Info("stopped")
 	return nil

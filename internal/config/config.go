@@ -41,6 +41,12 @@ type Config struct {
 	// primary). Empty means: read or generate DataDir/master.keys.
 	MasterKeys string
 	Spotify    Spotify
+	// Workers is how many deliveries run at once on this instance.
+	Workers int
+	// SchedulerInterval is how often due links are released.
+	SchedulerInterval time.Duration
+	// SpotifyRate paces calls to Spotify (per second, shared by all workers).
+	SpotifyRate float64
 	// Demo is set by `dropday demo`, never by the environment: every page shows a ribbon.
 	Demo bool
 }
@@ -74,6 +80,9 @@ var Vars = []Var{
 	{"DROPDAY_SIGNUP_RATE", "10", "email signups per minute from one client address"},
 	{"DROPDAY_LOGIN_RATE", "10", "login attempts per minute from one client address"},
 	{"DROPDAY_SESSION_TTL", "720h", "admin session lifetime without use (Go duration)"},
+	{"DROPDAY_WORKERS", "32", "deliveries run at once on this instance"},
+	{"DROPDAY_SCHEDULER_INTERVAL", "15s", "how often due links are released (Go duration)"},
+	{"DROPDAY_SPOTIFY_RATE", "50", "Spotify calls per second from this instance (all workers share it); a 429 pauses every worker for its Retry-After"},
 	{"DROPDAY_MASTER_KEYS", "(generated)", "key-encryption keys for fans' credentials, `2:<base64 32 bytes>,1:<base64>`; the first is primary"},
 	{"DROPDAY_SPOTIFY_CLIENT_ID", "", "your Spotify app's client id; empty keeps Spotify in email-signup mode"},
 	{"DROPDAY_SPOTIFY_CLIENT_SECRET", "", "your Spotify app's client secret"},
@@ -184,6 +193,17 @@ func Load(getenv func(string) string, args []string) (*Config, error) {
 		bad("DROPDAY_SESSION_TTL", "%q must be a Go duration of at least 1m, like 720h", def("DROPDAY_SESSION_TTL"))
 	}
 	c.SessionTTL = ttl
+	c.Workers = positive("DROPDAY_WORKERS")
+	if iv, err := time.ParseDuration(def("DROPDAY_SCHEDULER_INTERVAL")); err != nil || iv < time.Second {
+		bad("DROPDAY_SCHEDULER_INTERVAL", "%q must be a Go duration of at least 1s, like 15s", def("DROPDAY_SCHEDULER_INTERVAL"))
+	} else {
+		c.SchedulerInterval = iv
+	}
+	if r, err := strconv.ParseFloat(def("DROPDAY_SPOTIFY_RATE"), 64); err != nil || r <= 0 {
+		bad("DROPDAY_SPOTIFY_RATE", "%q must be a number of calls per second above 0", def("DROPDAY_SPOTIFY_RATE"))
+	} else {
+		c.SpotifyRate = r
+	}
 	c.MasterKeys = strings.TrimSpace(getenv("DROPDAY_MASTER_KEYS"))
 	c.Spotify = Spotify{
 		ClientID:     strings.TrimSpace(getenv("DROPDAY_SPOTIFY_CLIENT_ID")),

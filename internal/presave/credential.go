@@ -90,3 +90,16 @@ func Rotate(ctx context.Context, db bun.IDB, k *vault.Keyring, log *slog.Logger)
 		log.Info("re-wrapping credentials", "done", done, "last_id", after)
 	}
 }
+
+// StoreRotated replaces a pre-save's credential with a rotated refresh token,
+// only if the row still holds the one that was used (a revoke meanwhile wins).
+func StoreRotated(ctx context.Context, db bun.IDB, k *vault.Keyring, presaveID int64, old []byte, token string) error {
+	blob, version, err := seal(k, presaveID, token)
+	if err != nil {
+		return err
+	}
+	if _, err := store.ReplaceCredential(ctx, db, presaveID, old, blob, version); err != nil {
+		return err
+	}
+	return nil
+}

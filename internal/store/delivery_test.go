@@ -86,12 +86,12 @@ func TestPresavePanelQueriesAndFinish(t *testing.T) {
 		if n, err := store.CountConsentedBefore(ctx, db, w.ID, l.ID, "spotify", t0.Add(4*time.Minute)); err != nil || n != 1 {
 			t.Fatalf("expiring = %d, %v; want 1 (pending, consented at t0+3m)", n, err)
 		}
-		got, err := store.PendingPresaveIDs(ctx, db, l.ID, 0, 2)
-		if err != nil || len(got) != 2 || got[0] != ids[3] {
-			t.Fatalf("pending ids = %v, %v", got, err)
+		got, err := store.PendingPresaves(ctx, db, l.ID, 0, 2)
+		if err != nil || len(got) != 2 || got[0].ID != ids[3] || !got[0].ConsentedAt.Equal(t0.Add(3*time.Minute)) {
+			t.Fatalf("pending = %v, %v", got, err)
 		}
-		rest, _ := store.PendingPresaveIDs(ctx, db, l.ID, got[1], 10)
-		if len(rest) != 1 || rest[0] != ids[5] {
+		rest, _ := store.PendingPresaves(ctx, db, l.ID, got[1].ID, 10)
+		if len(rest) != 1 || rest[0].ID != ids[5] {
 			t.Fatalf("next page = %v", rest)
 		}
 	})

@@ -211,16 +211,22 @@ func CountConsentedBefore(ctx context.Context, db bun.IDB, workspaceID, linkID i
 	return int(n), nil
 }
 
-// PendingPresaveIDs pages (by id, after afterID) through a link's pending pre-saves.
-func PendingPresaveIDs(ctx context.Context, db bun.IDB, linkID, afterID int64, limit int) ([]int64, error) {
-	var ids []int64
-	err := db.NewSelect().Model((*models.Presave)(nil)).Column("id").
+// PendingPresave names one pending pre-save and its consent (a re-consent is a new delivery).
+type PendingPresave struct {
+	ID          int64     `bun:"id"`
+	ConsentedAt time.Time `bun:"consented_at"`
+}
+
+// PendingPresaves pages (by id, after afterID) through a link's pending pre-saves.
+func PendingPresaves(ctx context.Context, db bun.IDB, linkID, afterID int64, limit int) ([]PendingPresave, error) {
+	var out []PendingPresave
+	err := db.NewSelect().Model((*models.Presave)(nil)).Column("id", "consented_at").
 		Where("link_id = ? AND state = ? AND id > ?", linkID, models.PresavePending, afterID).
-		Order("id").Limit(int64(limit)).Scan(ctx, &ids)
+		Order("id").Limit(int64(limit)).Scan(ctx, &out)
 	if err != nil {
 		return nil, fmt.Errorf("store: pending presaves: %w", err)
 	}
-	return ids, nil
+	return out, nil
 }
 
 // FinishPresave moves a pending pre-save to a final state and destroys its

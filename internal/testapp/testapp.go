@@ -31,6 +31,7 @@ import (
 	"github.com/dropday/dropday/internal/platform/registry"
 	"github.com/dropday/dropday/internal/platform/spotify/spotifytest"
 	"github.com/dropday/dropday/internal/presave"
+	"github.com/dropday/dropday/internal/release"
 	"github.com/dropday/dropday/internal/store"
 	"github.com/dropday/dropday/internal/testdb"
 	"github.com/dropday/dropday/internal/vault"
@@ -63,6 +64,7 @@ type App struct {
 	// Spotify is the Spotify stand-in, when Options.Spotify asked for one.
 	Spotify *spotifytest.Server
 	Vault   *vault.Keyring
+	Release *release.Engine
 }
 
 // Options tweak New.
@@ -77,6 +79,8 @@ type Options struct {
 	Log io.Writer
 	// Demo serves as `dropday demo` does (the ribbon on every page).
 	Demo bool
+	// Deliver runs the release engine (workers and scheduler) for the test's lifetime.
+	Deliver bool
 }
 
 // Start is the fixed "now" tests begin at.
@@ -141,9 +145,18 @@ func New(t testing.TB, opts ...Options) *App {
 	if o.Log != nil {
 		log = slog.New(slog.NewJSONHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	clients := registry.New(cfg, registry.HTTPClient())
+	a.Release = release.NewEngine(cfg, db, a.Vault, clients, clock.Now, log)
+	a.Release.Runner.PollInterval = 50 * time.Millisecond
+	if o.Deliver {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = a.Release.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
 	h = handlers.New(handlers.Deps{
-		Config: cfg, DB: db, Log: log, Now: clock.Now,
-		Presave: &presave.Flow{DB: db, Vault: a.Vault, Clients: registry.New(cfg, registry.HTTPClient()), Now: clock.Now},
+		Config: cfg, DB: db, Log: log, Now: clock.Now, Release: a.Release,
+		Presave: &presave.Flow{DB: db, Vault: a.Vault, Clients: clients, Now: clock.Now},
 		Hasher:  auth.NewHasher(cfg.BcryptCost), Secret: secret,
 		Artwork: &artwork.Store{Dir: filepath.Join(dataDir, "artwork"), MaxBytes: cfg.MaxArtworkBytes},
 	})

@@ -1,0 +1,213 @@
+// Package release runs release day: the scheduler releases due links and
+// enqueues one delivery per pending pre-save; workers save the release into
+// each fan's library, at the platform's pace, and record the outcome.
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/dropday/dropday/internal/jobs"
+	"github.com/dropday/dropday/internal/platform"
+	"github.com/dropday/dropday/internal/presave"
+	"github.com/dropday/dropday/internal/store"
+	"github.com/dropday/dropday/internal/vault"
+	"github.com/dropday/dropday/models"
+)
+
+// KindDeliver is the job that saves one pre-save's release into the fan's library.
+const KindDeliver = "presave.deliver"
+
+// deliverPayload is a delivery job's payload.
+type deliverPayload struct {
+	PresaveID int64 `json:"presave_id"`
+}
+
+// Reasons an artist reads in the presave panel.
+const (
+	ReasonRevoked    = "The fan removed dropday's access on %s."
+	ReasonExpired    = "The authorization expired (%s grants last 6 months); the fan must pre-save again."
+	ReasonNotAllowed = "%s does not let this account use the app (development mode allows only listed users)."
+	ReasonNotFound   = "The release was not found on %s."
+	ReasonNoSource   = "The link has no pre-save source (Spotify link, UPC or ISRC)."
+	ReasonGaveUp     = "%s kept failing; gave up after %d tries: %s"
+	ReasonPermanent  = "%s refused the save: %s"
+	ReasonCredential = "The stored authorization could not be read (key missing or data damaged)."
+)
+
+// Deliverer is the handler of KindDeliver jobs.
+type Deliverer struct {
+	DB      *bun.DB
+	Vault   *vault.Keyring
+	Clients map[string]platform.Client
+	// Limits paces calls per platform; a platform without one is not paced.
+	Limits map[string]*Limiter
+	Now    func() time.Time
+	Log    *slog.Logger
+
+	// items caches what a link resolves to on a platform, so 100,000
+	// deliveries look the release up once, not 100,000 times.
+	items sync.Map // "linkID/platform" → []string
+}
+
+// Work delivers one pre-save. The outcome is written to the pre-save before
+// the job is settled: a crash in between repeats at most a harmless save.
+func (d *Deliverer) Work(ctx context.Context, job jobs.Job) error {
+	var pl deliverPayload
+	if err := job.Decode(&pl); err != nil {
+		return jobs.Cancel(err)
+	}
+	p, err := store.PresaveByID(ctx, d.DB, pl.PresaveID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // erased meanwhile: nothing to deliver
+	}
+	if err != nil {
+		return err
+	}
+	if p.State != models.PresavePending {
+		return nil // revoked by the fan, or delivered by an earlier run
+	}
+	name := platformName(p.Platform)
+	c, ok := d.Clients[p.Platform]
+	if !ok {
+		// Unconfigured meanwhile: retry (the operator may restore it), fail with the reason at the last attempt.
+		return d.outcome(ctx, job, p, name, &platform.Error{Platform: p.Platform, Kind: platform.Transient,
+			Message: name + " is not configured on this server any more"})
+	}
+	l, err := store.LinkForFan(ctx, d.DB, p.LinkID)
+	if err != nil {
+		return err
+	}
+	items, err := d.resolve(ctx, l, c)
+	if err != nil {
+		return d.outcome(ctx, job, p, name, err)
+	}
+	refresh, err := presave.OpenCredential(d.Vault, p.ID, p.Credential)
+	if err != nil {
+		return d.fail(ctx, p, ReasonCredential, err)
+	}
+	if err := d.wait(ctx, p.Platform); err != nil {
+		return err
+	}
+	tok, err := c.Refresh(ctx, refresh)
+	if err != nil {
+		return d.outcome(ctx, job, p, name, err)
+	}
+	if tok.RefreshToken != "" && tok.RefreshToken != refresh {
+		// A rotated refresh token is the only one that works from now on:
+		// store it before anything else can fail.
+		if err := presave.StoreRotated(ctx, d.DB, d.Vault, p.ID, p.Credential, tok.RefreshToken); err != nil {
+			return err
+		}
+	}
+	if err := d.wait(ctx, p.Platform); err != nil {
+		return err
+	}
+	if err := c.Save(ctx, tok.AccessToken, items); err != nil {
+		return d.outcome(ctx, job, p, name, err)
+	}
+	if _, err := store.FinishPresave(ctx, d.DB, p.ID, models.PresaveDelivered, "", d.Now()); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (d *Deliverer) wait(ctx context.Context, key string) error {
+	if l := d.Limits[key]; l != nil {
+		return l.Wait(ctx)
+	}
+	return nil
+}
+
+// outcome sorts a platform error into the pre-save's fate and the job's next step.
+func (d *Deliverer) outcome(ctx context.Context, job jobs.Job, p *models.Presave, name string, err error) error {
+	var perr *platform.Error
+	errors.As(err, &perr)
+	msg := err.Error()
+	if perr != nil && perr.Message != "" {
+		msg = perr.Message
+	}
+	switch platform.KindOf(err) {
+	case platform.RateLimited:
+		wait := time.Second
+		if perr != nil && perr.RetryAfter > 0 {
+			wait = perr.RetryAfter
+		}
+		if l := d.Limits[p.Platform]; l != nil {
+			l.Pause(wait)
+		}
+		return jobs.Snooze(wait)
+	case platform.Revoked:
+		return d.finish(ctx, p, models.PresaveRevoked, fmt.Sprintf(ReasonRevoked, name), err)
+	case platform.AuthExpired:
+		return d.fail(ctx, p, fmt.Sprintf(ReasonExpired, name), err)
+	case platform.NotAllowed:
+		return d.fail(ctx, p, fmt.Sprintf(ReasonNotAllowed, name), err)
+	case platform.NotFound:
+		return d.fail(ctx, p, fmt.Sprintf(ReasonNotFound, name), err)
+	case platform.Permanent:
+		return d.fail(ctx, p, fmt.Sprintf(ReasonPermanent, name, msg), err)
+	}
+	// Transient: retry with backoff; on the last attempt, fail with the reason.
+	if job.Attempt >= job.MaxAttempts {
+		return d.fail(ctx, p, fmt.Sprintf(ReasonGaveUp, name, job.Attempt, msg), err)
+	}
+	if err := store.NotePresaveError(ctx, d.DB, p.ID, msg, d.Now()); err != nil {
+		d.Log.Warn("could not note a delivery error", "presave", p.ID, "err", err)
+	}
+	return err
+}
+
+func (d *Deliverer) fail(ctx context.Context, p *models.Presave, reason string, cause error) error {
+	return d.finish(ctx, p, models.PresaveFailed, reason, cause)
+}
+
+// finish records a final state (destroying the credential) and cancels the job:
+// retrying cannot change a permanent answer.
+func (d *Deliverer) finish(ctx context.Context, p *models.Presave, state, reason string, cause error) error {
+	if _, err := store.FinishPresave(ctx, d.DB, p.ID, state, reason, d.Now()); err != nil {
+		return err
+	}
+	return jobs.Cancel(fmt.Errorf("%s: %w", reason, cause))
+}
+
+// resolve returns the items to save for a link on a platform: the Spotify
+// source itself, or a catalog look-up by UPC/ISRC (cached per link).
+func (d *Deliverer) resolve(ctx context.Context, l *models.Link, c platform.Client) ([]string, error) {
+	key := strconv.FormatInt(l.ID, 10) + "/" + c.Key()
+	if v, ok := d.items.Load(key); ok {
+		return v.([]string), nil
+	}
+	var items []string
+	switch {
+	case l.SourceKind == "":
+		return nil, &platform.Error{Platform: c.Key(), Kind: platform.Permanent, Message: ReasonNoSource}
+	case c.Key() == "spotify" && (l.SourceKind == models.SourceSpotifyTrack || l.SourceKind == models.SourceSpotifyAlbum):
+		items = []string{l.SourceValue}
+	default:
+		if err := d.wait(ctx, c.Key()); err != nil {
+			return nil, err
+		}
+		rel, err := c.Lookup(ctx, platform.Source{Kind: l.SourceKind, Value: l.SourceValue})
+		if err != nil {
+			return nil, err
+		}
+		items = rel.Items
+	}
+	d.items.Store(key, items)
+	return items, nil
+}
+
+func platformName(key string) string {
+	if p, ok := models.PlatformByKey(key); ok {
+		return p.Name
+	}
+	return key
+}

@@ -1,0 +1,65 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/dropday/dropday/internal/config"
+	"github.com/dropday/dropday/internal/jobs"
+	"github.com/dropday/dropday/internal/platform"
+	"github.com/dropday/dropday/internal/store"
+	"github.com/dropday/dropday/internal/vault"
+	"github.com/dropday/dropday/models"
+)
+
+// Engine is release day on one instance: the queue, the workers, and the
+// scheduler (which only ticks on the elected instance).
+type Engine struct {
+	Queue     *jobs.Queue
+	Runner    *jobs.Runner
+	Scheduler *Scheduler
+	Deliverer *Deliverer
+	elector   *PGElector
+}
+
+// NewEngine wires release day from the configuration.
+func NewEngine(cfg *config.Config, db *bun.DB, k *vault.Keyring, clients map[string]platform.Client, now func() time.Time, log *slog.Logger) *Engine {
+	q := &jobs.Queue{DB: db, Now: now}
+	d := &Deliverer{DB: db, Vault: k, Clients: clients, Now: now, Log: log,
+		Limits: map[string]*Limiter{"spotify": NewLimiter(cfg.SpotifyRate, nil)}}
+	r := &jobs.Runner{Queue: q, Handlers: map[string]jobs.HandlerFunc{KindDeliver: d.Work},
+		Concurrency: cfg.Workers, Log: log}
+	e := &Engine{Queue: q, Runner: r, Deliverer: d}
+	e.Scheduler = &Scheduler{DB: db, Queue: q, Notifier: r, Interval: cfg.SchedulerInterval, Now: now, Log: log}
+	if store.DialectName(db) == "postgres" {
+		// Several instances may share the database: one schedules, all work.
+		e.elector = &PGElector{DB: db}
+		e.Scheduler.Elector = e.elector
+	}
+	return e
+}
+
+// Run works the queue and runs the scheduler until ctx ends, then lets the
+// jobs in flight finish (the rest stay queued).
+func (e *Engine) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	wg.Add(2)
+	go func() { defer wg.Done(); errs[0] = e.Runner.Run(ctx) }()
+	go func() { defer wg.Done(); errs[1] = e.Scheduler.Run(ctx) }()
+	wg.Wait()
+	if e.elector != nil {
+		e.elector.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// DeliverNow starts a link's delivery at once (the panel's "deliver now").
+func (e *Engine) DeliverNow(ctx context.Context, l *models.Link) (int, error) {
+	return DeliverNow(ctx, e.Queue.DB, l, e.Deliverer.Now(), e.Runner)
+}

@@ -1,0 +1,160 @@
+package release
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+	"github.com/uptrace/bun"
+
+	"github.com/dropday/dropday/internal/jobs"
+	"github.com/dropday/dropday/internal/store"
+)
+
+// Scheduler releases due links and does housekeeping. Its gocron jobs only
+// enqueue work; the jobs.Runner on every instance does it.
+type Scheduler struct {
+	DB       *bun.DB
+	Queue    *jobs.Queue
+	Notifier Notifier
+	// Interval between ticks (default 15 s).
+	Interval time.Duration
+	Now      func() time.Time
+	Log      *slog.Logger
+	// Elector decides which instance ticks; nil means this one always does.
+	Elector gocron.Elector
+}
+
+// Tick releases every live link whose time has come: it enqueues the link's
+// deliveries first and marks it released after, so a crash in between only
+// repeats idempotent enqueues at the next tick.
+func (s *Scheduler) Tick(ctx context.Context) error {
+	now := s.Now()
+	for {
+		due, err := store.LinksDue(ctx, s.DB, now, 50)
+		if err != nil || len(due) == 0 {
+			return err
+		}
+		for _, l := range due {
+			n, err := EnqueueDeliveries(ctx, s.DB, l.ID, now)
+			if err != nil {
+				return err
+			}
+			if _, err := store.MarkReleased(ctx, s.DB, l.ID, now); err != nil {
+				return err
+			}
+			s.Log.Info("released", "link", l.ID, "slug", l.Slug, "deliveries", n)
+			if n > 0 && s.Notifier != nil {
+				s.Notifier.Notify()
+			}
+		}
+	}
+}
+
+// Housekeeping removes what nobody needs any more.
+func (s *Scheduler) Housekeeping(ctx context.Context) error {
+	now := s.Now()
+	var errs []error
+	if _, err := store.DeleteExpiredSessions(ctx, s.DB, now); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := store.DeleteExpiredOAuthStates(ctx, s.DB, now); err != nil {
+		errs = append(errs, err)
+	}
+	// Finished jobs stay a month: the presave panel shows outcomes from the pre-saves themselves.
+	if _, err := s.Queue.DeleteFinalizedBefore(ctx, now.Add(-30*24*time.Hour)); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Run starts the gocron scheduler and blocks until ctx ends.
+func (s *Scheduler) Run(ctx context.Context) error {
+	interval := s.Interval
+	if interval <= 0 {
+		interval = 15 * time.Second
+	}
+	opts := []gocron.SchedulerOption{}
+	if s.Elector != nil {
+		opts = append(opts, gocron.WithDistributedElector(s.Elector))
+	}
+	sched, err := gocron.NewScheduler(opts...)
+	if err != nil {
+		return fmt.Errorf("release: scheduler: %w", err)
+	}
+	add := func(name string, every time.Duration, fn func(context.Context) error) error {
+		_, err := sched.NewJob(gocron.DurationJob(every), gocron.NewTask(func() {
+			if err := fn(ctx); err != nil && ctx.Err() == nil {
+				s.Log.Error("scheduled task failed", "task", name, "err", err)
+			}
+		}), gocron.WithName(name), gocron.WithSingletonMode(gocron.LimitModeReschedule),
+			gocron.WithStartAt(gocron.WithStartImmediately()))
+		return err
+	}
+	if err := add("release", interval, s.Tick); err != nil {
+		return err
+	}
+	if err := add("housekeeping", time.Hour, s.Housekeeping); err != nil {
+		return err
+	}
+	sched.Start()
+	<-ctx.Done()
+	return sched.Shutdown()
+}
+
+// PGElector makes one PostgreSQL-backed instance the scheduler: the one that
+// holds a session advisory lock. The lock dies with its connection, so when
+// the holder dies another instance takes over at its next tick.
+type PGElector struct {
+	DB  *bun.DB
+	mu  sync.Mutex
+	con *sql.Conn
+}
+
+// electorKey is the advisory-lock key of the scheduler ("sched").
+const electorKey = 0x7363686564
+
+// IsLeader returns nil when this instance holds (or just took) the lock.
+func (e *PGElector) IsLeader(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.con != nil {
+		if err := e.con.PingContext(ctx); err == nil {
+			return nil
+		}
+		e.con.Close() // the connection (and with it the lock) is gone
+		e.con = nil
+	}
+	con, err := e.DB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	var ok bool
+	if err := con.QueryRowContext(ctx, "SELECT pg_try_advisory_lock(?)", electorKey).Scan(&ok); err != nil {
+		con.Close()
+		return err
+	}
+	if !ok {
+		con.Close()
+		return errNotLeader
+	}
+	e.con = con.Conn
+	return nil
+}
+
+// Close gives the lock up (at shutdown), so another instance takes over at once.
+func (e *PGElector) Close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.con != nil {
+		e.con.Close()
+		e.con = nil
+	}
+}
+
+var errNotLeader = errors.New("release: another instance is scheduling")
