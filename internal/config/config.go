@@ -43,6 +43,9 @@ type Config struct {
 	Spotify    Spotify
 	// Workers is how many deliveries run at once on this instance.
 	Workers int
+	// JobLease is how long a worker holds a job before another instance may
+	// rescue it (the worker died); a handler is stopped before its lease ends.
+	JobLease time.Duration
 	// SchedulerInterval is how often due links are released.
 	SchedulerInterval time.Duration
 	// SpotifyRate paces calls to Spotify (per second, shared by all workers).
@@ -81,6 +84,7 @@ var Vars = []Var{
 	{"DROPDAY_LOGIN_RATE", "10", "login attempts per minute from one client address"},
 	{"DROPDAY_SESSION_TTL", "720h", "admin session lifetime without use (Go duration)"},
 	{"DROPDAY_WORKERS", "32", "deliveries run at once on this instance"},
+	{"DROPDAY_JOB_LEASE", "5m", "how long a delivery may run before it is considered lost and retried elsewhere (Go duration)"},
 	{"DROPDAY_SCHEDULER_INTERVAL", "15s", "how often due links are released (Go duration)"},
 	{"DROPDAY_SPOTIFY_RATE", "50", "Spotify calls per second from this instance (all workers share it); a 429 pauses every worker for its Retry-After"},
 	{"DROPDAY_MASTER_KEYS", "(generated)", "key-encryption keys for fans' credentials, `2:<base64 32 bytes>,1:<base64>`; the first is primary"},
@@ -194,6 +198,11 @@ func Load(getenv func(string) string, args []string) (*Config, error) {
 	}
 	c.SessionTTL = ttl
 	c.Workers = positive("DROPDAY_WORKERS")
+	if ls, err := time.ParseDuration(def("DROPDAY_JOB_LEASE")); err != nil || ls < time.Second {
+		bad("DROPDAY_JOB_LEASE", "%q must be a Go duration of at least 1s, like 5m", def("DROPDAY_JOB_LEASE"))
+	} else {
+		c.JobLease = ls
+	}
 	if iv, err := time.ParseDuration(def("DROPDAY_SCHEDULER_INTERVAL")); err != nil || iv < time.Second {
 		bad("DROPDAY_SCHEDULER_INTERVAL", "%q must be a Go duration of at least 1s, like 15s", def("DROPDAY_SCHEDULER_INTERVAL"))
 	} else {

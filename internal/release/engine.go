@@ -29,11 +29,13 @@ type Engine struct {
 
 // NewEngine wires release day from the configuration.
 func NewEngine(cfg *config.Config, db *bun.DB, k *vault.Keyring, clients map[string]platform.Client, now func() time.Time, log *slog.Logger) *Engine {
-	q := &jobs.Queue{DB: db, Now: now}
+	q := &jobs.Queue{DB: db, Now: now, Lease: cfg.JobLease}
 	d := &Deliverer{DB: db, Vault: k, Clients: clients, Now: now, Log: log,
 		Limits: map[string]*Limiter{"spotify": NewLimiter(cfg.SpotifyRate, nil)}}
 	r := &jobs.Runner{Queue: q, Handlers: map[string]jobs.HandlerFunc{KindDeliver: d.Work},
-		Concurrency: cfg.Workers, Log: log}
+		Concurrency: cfg.Workers, Log: log,
+		// Jobs of a killed instance come back soon after their lease ends.
+		RescueInterval: min(time.Minute, max(cfg.JobLease/2, time.Second))}
 	e := &Engine{Queue: q, Runner: r, Deliverer: d}
 	e.Scheduler = &Scheduler{DB: db, Queue: q, Notifier: r, Interval: cfg.SchedulerInterval, Now: now, Log: log}
 	if store.DialectName(db) == "postgres" {
