@@ -147,11 +147,16 @@ func (e *PGElector) IsLeader(ctx context.Context) error {
 	return nil
 }
 
-// Close gives the lock up (at shutdown), so another instance takes over at once.
+// Close gives the lock up (at shutdown), so another instance takes over at
+// once. Closing a *sql.Conn only returns it to the pool, session and lock
+// included, so the lock is released explicitly first.
 func (e *PGElector) Close() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.con != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, _ = e.con.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", electorKey)
 		e.con.Close()
 		e.con = nil
 	}
