@@ -202,4 +202,3 @@ func TestPGElector(t *testing.T) {
 	}
 	b.Close()
 }
-
