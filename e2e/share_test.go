@@ -148,4 +148,7 @@ func TestShareDeliverNow(t *testing.T) {
 	must(t, chromedp.Do(ctx, chromedp.EmulateViewport(browsertest.Phone[0], browsertest.Phone[1])), "phone")
 	settle(t, ctx)
 	browsertest.Screenshot(t, ctx, "share-phone-after")
+	must(t, chromedp.Do(ctx, colorScheme("dark")), "dark")
+	settle(t, ctx)
+	browsertest.Screenshot(t, ctx, "share-phone-after-dark")
 }

@@ -3,12 +3,16 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"image/png"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/dropday/dropday/internal/auth"
 	"github.com/dropday/dropday/internal/platform/spotify/spotifytest"
 	"github.com/dropday/dropday/internal/store"
 	"github.com/dropday/dropday/internal/testapp"
@@ -203,6 +207,10 @@ func TestShareQRCode(t *testing.T) {
 		!strings.HasPrefix(body, "\x89PNG\r\n\x1a\n") || len(body) < 500 {
 		t.Fatalf("qr.png: %d %q, %d bytes", res.StatusCode, res.Header.Get("Content-Type"), len(body))
 	}
+	cfg, err := png.DecodeConfig(strings.NewReader(body))
+	if err != nil || cfg.Width != 512 || cfg.Height != 512 {
+		t.Fatalf("qr.png decodes as %+v, %v", cfg, err)
+	}
 	res, _ = admin.Get(fmt.Sprintf("/admin/links/%d/qr.png?download=1", l.ID))
 	if cd := res.Header.Get("Content-Disposition"); !strings.Contains(cd, `attachment; filename="night-drive-qr.png"`) {
 		t.Fatalf("download disposition = %q", cd)
@@ -381,5 +389,36 @@ func TestShareDeliverNowDelivers(t *testing.T) {
 				t.Fatalf("delivered rows do not show one attempt each\n%s", body)
 			}
 		})
+	}
+}
+
+// Members (not only owners) of the workspace may deliver now.
+func TestShareDeliverNowByMember(t *testing.T) {
+	app := testapp.New(t, testapp.Options{Spotify: true})
+	o := app.CreateOwner("owner@example.com", "Mara Lune")
+	l := shareLink(t, app, o.Workspace.ID, "night-drive")
+	fansPresave(t, app, "night-drive", 1, 2)
+	ctx := context.Background()
+	pw := "member password 123"
+	hash, err := auth.NewHasher(bcrypt.MinCost).Hash(pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &models.User{Email: "member@example.com", Name: "Member", PasswordHash: hash, CreatedAt: app.Clock.Now()}
+	if err := store.CreateUser(ctx, app.DB, u); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.AddMember(ctx, app.DB, &models.Member{WorkspaceID: o.Workspace.ID, UserID: u.ID, Role: models.RoleMember, CreatedAt: app.Clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	c := app.NewClient()
+	c.Login(testapp.Owner{Email: u.Email, Password: pw, User: u, Workspace: o.Workspace})
+	res, _ := c.PostForm(fmt.Sprintf("/admin/links/%d/share", l.ID), fmt.Sprintf("/admin/links/%d/deliver", l.ID), nil)
+	if res.StatusCode != http.StatusSeeOther || deliverJobs(t, app) != 2 {
+		t.Fatalf("member's deliver now: %d, %d jobs", res.StatusCode, deliverJobs(t, app))
+	}
+	_, body := c.Get(res.Header.Get("Location"))
+	if !strings.Contains(body, "Delivering 2 pre-saves.") {
+		t.Fatal("no notice after a plain-form deliver now")
 	}
 }
