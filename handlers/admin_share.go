@@ -43,8 +43,8 @@ func (s *Server) linkShare(c echo.Context) error {
 		state = ""
 	}
 	q := strings.TrimSpace(c.QueryParam("q"))
-	if len(q) > 100 {
-		q = q[:100]
+	if r := []rune(q); len(r) > 100 {
+		q = string(r[:100])
 	}
 	page := linkPageParam(c)
 	ps, total, err := store.LinkPresaves(ctx, s.DB, wid, l.ID,

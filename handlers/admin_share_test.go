@@ -422,3 +422,29 @@ func TestShareDeliverNowByMember(t *testing.T) {
 		t.Fatal("no notice after a plain-form deliver now")
 	}
 }
+
+func TestSharePresaveListPages(t *testing.T) {
+	app := testapp.New(t)
+	o := app.CreateOwner("artist@example.com", "Mara Lune")
+	l := app.Link(o.Workspace.ID, "night-drive", models.LinkLive, app.Clock.Now().Add(time.Hour))
+	for i := 0; i < 51; i++ {
+		rowPresave(t, app, l, fmt.Sprintf("Fan %02d", i), models.PresaveFailed, "")
+	}
+	admin := app.NewClient()
+	admin.Login(o)
+	base := fmt.Sprintf("/admin/links/%d/share", l.ID)
+	_, body := admin.Get(base + "?state=failed")
+	if n := strings.Count(body, `data-testid="presave-row"`); n != 50 || !strings.Contains(body, "1–50 of 51 pre-saves") ||
+		!strings.Contains(body, base+"?page=2&amp;state=failed") {
+		t.Fatalf("page 1: %d rows\n%s", n, body)
+	}
+	_, body = admin.Get(base + "?state=failed&page=2")
+	if n := strings.Count(body, `data-testid="presave-row"`); n != 1 {
+		t.Fatalf("page 2: %d rows", n)
+	}
+	// A stale bookmark past the end lands on the last page, filters kept.
+	res, _ := admin.Get(base + "?state=failed&q=fan&page=9")
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != base+"?page=2&q=fan&state=failed" {
+		t.Fatalf("past the end: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+}
