@@ -42,6 +42,10 @@ func (s *Server) routes(e *echo.Echo) {
 	a.POST("/links/:id", s.linkUpdate)
 	a.POST("/links/:id/archive", s.linkArchive)
 	a.GET("/links/:id/subscribers", s.linkSubscribers)
+	a.GET("/links/:id/share", s.linkShare)
+	a.GET("/links/:id/share/stats", s.linkShareStats)
+	a.GET("/links/:id/qr.png", s.linkQR)
+	a.POST("/links/:id/deliver", s.linkDeliver)
 	a.GET("/members", s.memberList)
 	a.POST("/members", s.memberAdd, s.requireOwner)
 	a.POST("/members/:user/remove", s.memberRemove, s.requireOwner)
@@ -60,6 +64,8 @@ func (s *Server) routes(e *echo.Echo) {
 	api.GET("/links/:id", s.apiLinkGet)
 	api.PATCH("/links/:id", s.apiLinkUpdate)
 	api.GET("/links/:id/subscribers", s.apiLinkSubscribers)
+	api.GET("/links/:id/presaves", s.apiLinkPresaves)
+	api.POST("/links/:id/deliver", s.apiLinkDeliver)
 
 	// The fan's direct pre-save: consent on the platform, the confirmation, one-click undo.
 	e.GET("/oauth/:platform/callback", s.oauthCallback)

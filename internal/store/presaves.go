@@ -265,3 +265,25 @@ func NotePresaveError(ctx context.Context, db bun.IDB, id int64, msg string, now
 	}
 	return nil
 }
+
+// DeliveryAttempts returns the attempt count of the jobs with these unique
+// keys (the delivery jobs of a page of pre-saves); keys without a job are absent.
+func DeliveryAttempts(ctx context.Context, db bun.IDB, keys []string) (map[string]int, error) {
+	out := make(map[string]int, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		Key     string `bun:"unique_key"`
+		Attempt int    `bun:"attempt"`
+	}
+	err := db.NewSelect().Table("jobs").Column("unique_key", "attempt").
+		Where("unique_key IN (?)", bun.In(keys)).Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: delivery attempts: %w", err)
+	}
+	for _, r := range rows {
+		out[r.Key] = r.Attempt
+	}
+	return out, nil
+}
