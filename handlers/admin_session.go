@@ -43,11 +43,13 @@ func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 		a, err := s.loadSession(c)
 		if errors.Is(err, store.ErrNotFound) {
 			s.clearSessionCookie(c)
+			if isHTMX(c) {
+				// A partial (a polling panel, a form) must not swap the login page
+				// into itself: send the whole window to the login instead.
+				c.Response().Header().Set("HX-Redirect", "/login")
+				return c.NoContent(http.StatusUnauthorized)
+			}
 			if c.Request().Method != http.MethodGet {
-				if isHTMX(c) {
-					c.Response().Header().Set("HX-Redirect", "/login")
-					return c.NoContent(http.StatusUnauthorized)
-				}
 				return echo.NewHTTPError(http.StatusUnauthorized, "Your session ended. Log in again and repeat the change.")
 			}
 			return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))

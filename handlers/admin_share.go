@@ -149,7 +149,7 @@ func (s *Server) linkDeliver(c echo.Context) error {
 		return err
 	}
 	if added > 0 {
-		stats.Poll = true // the jobs were just queued: watch them finish
+		stats.Poll, stats.PollEvery = true, "2s" // the jobs were just queued: watch them finish
 	}
 	toast(c, deliverMsg(added))
 	return render(c, http.StatusOK, admin.ShareStatsPartial(stats))
@@ -174,13 +174,16 @@ func (s *Server) shareStats(ctx context.Context, wid int64, l *models.Link) (adm
 	}
 	st := admin.ShareStats{LinkID: l.ID, Pending: n[models.PresavePending], Delivered: n[models.PresaveDelivered],
 		Failed: n[models.PresaveFailed], Revoked: n[models.PresaveRevoked]}
-	st.Poll = st.Pending > 0
-	if !st.Poll && s.Release != nil {
-		jc, err := s.Release.Queue.Counts(ctx, release.KindDeliver)
-		if err != nil {
-			return admin.ShareStats{}, err
-		}
-		st.Poll = jc[jobs.StateAvailable]+jc[jobs.StateRunning]+jc[jobs.StateRetryable] > 0
+	jc, err := s.Release.Queue.Counts(ctx, release.KindDeliver)
+	if err != nil {
+		return admin.ShareStats{}, err
+	}
+	delivering := jc[jobs.StateAvailable]+jc[jobs.StateRunning]+jc[jobs.StateRetryable] > 0
+	st.Poll = st.Pending > 0 || delivering
+	// Fast while deliveries run; slow while the page only waits for new pre-saves.
+	st.PollEvery = "30s"
+	if delivering || !s.Now().Before(l.ReleaseAt) {
+		st.PollEvery = "2s"
 	}
 	return st, nil
 }

@@ -130,7 +130,7 @@ func TestShareTab(t *testing.T) {
 				t.Fatalf("share tab: %d", res.StatusCode)
 			}
 			wantKPIs(t, body, 3, 1, 1, 2)
-			if !strings.Contains(body, "4 of 7 · 57%") || !strings.Contains(body, `hx-trigger="every 2s"`) {
+			if !strings.Contains(body, "4 of 7 · 57%") || !strings.Contains(body, `hx-trigger="every 30s"`) {
 				t.Fatalf("progress or polling missing\n%s", body)
 			}
 			if !strings.Contains(body, `value="`+app.URL+`/night-drive"`) || !strings.Contains(body, base+"/qr.png") {

@@ -178,3 +178,13 @@ func TestBodyLimitBeforeCSRF(t *testing.T) {
 		t.Fatalf("2 MB login form: status %d, want 413", res.StatusCode)
 	}
 }
+
+// An htmx partial polled after the session ended sends the window to the login page.
+func TestExpiredSessionHTMXRedirects(t *testing.T) {
+	app := testapp.New(t)
+	c := app.NewClient()
+	res, body := c.Do(http.MethodGet, "/admin/links", nil, http.Header{"Hx-Request": {"true"}})
+	if res.StatusCode != http.StatusUnauthorized || res.Header.Get("HX-Redirect") != "/login" || body != "" {
+		t.Fatalf("htmx GET without a session: %d %q", res.StatusCode, res.Header.Get("HX-Redirect"))
+	}
+}
