@@ -84,34 +84,12 @@ func (q *Queue) Claim(ctx context.Context, kinds []string, n int) ([]Job, error)
 		return nil, nil
 	}
 	now := q.now()
-	kindCond := ""
 	args := []any{now.Add(q.lease()), now, now}
 	if len(kinds) > 0 {
-		kindCond = " AND kind IN (?)"
 		args = append(args, bun.In(kinds))
 	}
 	args = append(args, n)
-	// The inner SELECT matches jobs_claim_idx (a partial index on run_at,
-	// id over the two claimable states), so it reads the next n rows in
-	// order instead of sorting the whole backlog.
-	lock := ""
-	if store.DialectName(q.DB) == "postgres" {
-		// Locked rows are another claimer's: skip them rather than wait.
-		// Under READ COMMITTED a row another claimer committed meanwhile
-		// is re-checked against the WHERE clause after locking, so a job
-		// it just made running is dropped here.
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
-	// SQLite needs no lock clause: the statement holds the write lock
-	// from start to end, so no other writer runs between its SELECT and
-	// its UPDATE.
-	query := `UPDATE jobs SET state = 'running', attempt = attempt + 1, locked_until = ?, updated_at = ?
-WHERE id IN (
-	SELECT id FROM jobs
-	WHERE state IN ('available', 'retryable') AND run_at <= ?` + kindCond + `
-	ORDER BY run_at, id LIMIT ?` + lock + `
-)
-RETURNING *`
+	query := claimSQL(store.DialectName(q.DB), len(kinds) > 0)
 	var jobs []Job
 	if err := q.DB.NewRaw(query, args...).Scan(ctx, &jobs); err != nil && !isNoRows(err) {
 		return nil, fmt.Errorf("jobs: claim: %w", err)
@@ -123,6 +101,40 @@ RETURNING *`
 		return cmp.Compare(a.ID, b.ID)
 	})
 	return jobs, nil
+}
+
+// claimSQL is the claim statement; its arguments are the lease end, now
+// (updated_at), now (due), the kinds when byKind, and the limit.
+func claimSQL(dialect string, byKind bool) string {
+	kindCond := ""
+	if byKind {
+		kindCond = " AND kind IN (?)"
+	}
+	// SQLite needs no lock clause: the statement holds the database's
+	// write lock from start to end, so no other writer runs between its
+	// SELECT and its UPDATE. PostgreSQL locks the chosen rows and skips
+	// rows another claimer has locked rather than waiting for them; under
+	// READ COMMITTED a row another claimer committed meanwhile is checked
+	// against the WHERE clause again after locking, so a job it has just
+	// made running drops out here.
+	//
+	// The inner SELECT matches jobs_claim_idx (a partial index on run_at,
+	// id over the two claimable states), so it reads the next n due rows
+	// in order instead of sorting the backlog. SQLite is told so (INDEXED
+	// BY): without statistics it prefers any index that starts with an
+	// equality on state, then sorts every queued job on each claim.
+	lock, index := "", " INDEXED BY jobs_claim_idx"
+	if dialect == "postgres" {
+		lock, index = " FOR UPDATE SKIP LOCKED", ""
+	}
+	return `UPDATE jobs SET state = 'running', attempt = attempt + 1, locked_until = ?, updated_at = ?
+WHERE id IN (
+	SELECT id FROM jobs` + index + `
+	WHERE state IN ('available', 'retryable') AND run_at <= ?` + kindCond + `
+	ORDER BY run_at, id
+	LIMIT ?` + lock + `
+)
+RETURNING *`
 }
 
 // settle updates a job the caller claimed, provided it is still running under
