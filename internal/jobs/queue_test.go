@@ -24,9 +24,20 @@ func TestClaimOrderKindsAndRunAt(t *testing.T) {
 		first := enqueue(t, db, t0, "deliver", nil, jobs.Opts{RunAt: t0.Add(-time.Hour)})
 		mail := enqueue(t, db, t0, "mail", nil, jobs.Opts{})
 
+		// Sub-second times order correctly too (SQLite compares the text
+		// bun writes, whose fraction has no trailing zeros).
+		third := enqueue(t, db, t0, "deliver", nil, jobs.Opts{RunAt: t0.Add(-750 * time.Millisecond)})
+		fourth := enqueue(t, db, t0, "deliver", nil, jobs.Opts{RunAt: t0.Add(-500 * time.Microsecond)})
+		// One at a time, so the database's order decides, then as a batch.
+		for _, want := range []int64{first, second, third} {
+			got, err := q.Claim(ctx, []string{"deliver"}, 1)
+			if err != nil || len(got) != 1 || got[0].ID != want {
+				t.Fatalf("claim 1 = %+v, %v; want job %d", got, err, want)
+			}
+		}
 		got, err := q.Claim(ctx, []string{"deliver"}, 10)
-		if err != nil || len(got) != 2 || got[0].ID != first || got[1].ID != second {
-			t.Fatalf("claim = %+v, %v; want jobs %d then %d", got, err, first, second)
+		if err != nil || len(got) != 1 || got[0].ID != fourth {
+			t.Fatalf("claim = %+v, %v; want job %d", got, err, fourth)
 		}
 		for _, j := range got {
 			if j.State != jobs.StateRunning || j.Attempt != 1 || !j.LockedUntil.Equal(t0.Add(jobs.DefaultLease)) {
