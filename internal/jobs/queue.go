@@ -167,6 +167,51 @@ func (q *Queue) Complete(ctx context.Context, job Job) error {
 	})
 }
 
+// CompleteMany records that these jobs succeeded, in one statement, each
+// guarded like Complete. It returns the ids of the jobs it did not complete
+// because they were lost (see ErrLost); err is for the statement as a whole.
+// The Runner records its successes this way, one commit for many jobs.
+func (q *Queue) CompleteMany(ctx context.Context, jobs []Job) (lost []int64, err error) {
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	now := q.now()
+	// (id, attempt) IN (VALUES …): the row-value form both databases accept.
+	var b strings.Builder
+	args := []any{StateCompleted, now, now, StateRunning}
+	for i, j := range jobs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?)")
+		args = append(args, j.ID, j.Attempt)
+	}
+	type claim struct {
+		ID      int64 `bun:"id"`
+		Attempt int   `bun:"attempt"`
+	}
+	var done []claim
+	err = q.DB.NewRaw(`UPDATE jobs SET state = ?, finalized_at = ?, updated_at = ?, locked_until = NULL
+WHERE state = ? AND (id, attempt) IN (VALUES `+b.String()+`)
+RETURNING id, attempt`, args...).Scan(ctx, &done)
+	if err != nil && !isNoRows(err) {
+		return nil, fmt.Errorf("jobs: complete %d jobs: %w", len(jobs), err)
+	}
+	if len(done) == len(jobs) {
+		return nil, nil
+	}
+	ok := make(map[claim]bool, len(done))
+	for _, c := range done {
+		ok[c] = true
+	}
+	for _, j := range jobs {
+		if !ok[claim{j.ID, j.Attempt}] {
+			lost = append(lost, j.ID)
+		}
+	}
+	return lost, nil
+}
+
 // Retry records a failed attempt: the job runs again after Backoff(attempt),
 // or, when it has used all its attempts, is discarded. Either way cause is
 // kept as last_error.

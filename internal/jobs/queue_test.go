@@ -364,3 +364,48 @@ func TestCountsAndHousekeeping(t *testing.T) {
 		}
 	})
 }
+
+func TestCompleteManySkipsLostJobs(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		q, c := newQueue(db)
+		q.Lease = time.Minute
+		var ids []int64
+		for range 5 {
+			ids = append(ids, enqueue(t, db, t0, "deliver", nil, jobs.Opts{}))
+		}
+		got, err := q.Claim(ctx, nil, 5)
+		if err != nil || len(got) != 5 {
+			t.Fatalf("claim: %d, %v", len(got), err)
+		}
+		// Job 0 is snoozed; job 2 completed alone; jobs 1, 3 and 4 are
+		// rescued and job 1 claimed again: all five old claims are lost.
+		if err := q.Snooze(ctx, got[0], time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		c.Advance(2 * time.Minute)
+		if err := q.Complete(ctx, got[2]); err != nil { // within its (expired, unrescued) lease: still valid
+			t.Fatal(err)
+		}
+		if n, err := q.Rescue(ctx); n != 3 || err != nil {
+			t.Fatalf("rescue = %d, %v", n, err)
+		}
+		again, err := q.Claim(ctx, nil, 1)
+		if err != nil || len(again) != 1 || again[0].ID != ids[1] {
+			t.Fatalf("re-claim: %+v, %v", again, err)
+		}
+		lost, err := q.CompleteMany(ctx, append(got, again[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(lost) != fmt.Sprint([]int64{ids[0], ids[1], ids[2], ids[3], ids[4]}) {
+			t.Fatalf("lost = %v", lost)
+		}
+		if j := get(t, q, ids[1]); j.State != jobs.StateCompleted || j.Attempt != 2 {
+			t.Fatalf("re-claimed job = %+v", j)
+		}
+		if lost, err := q.CompleteMany(ctx, nil); lost != nil || err != nil {
+			t.Fatalf("empty batch: %v, %v", lost, err)
+		}
+	})
+}

@@ -49,6 +49,7 @@ const (
 	DefaultPollInterval   = time.Second
 	DefaultRescueInterval = time.Minute
 	DefaultShutdownGrace  = 30 * time.Second
+	DefaultClaimCooldown  = 10 * time.Millisecond
 )
 
 // settleTimeout bounds the update that records a job's outcome.
@@ -67,6 +68,12 @@ type Runner struct {
 	// PollInterval is how often the runner looks for due jobs when it has
 	// nothing to do and nobody calls Notify; zero means DefaultPollInterval.
 	PollInterval time.Duration
+	// ClaimCooldown is the least time between two claims made to refill
+	// slots freed while other jobs still run (a poll, a Notify, or all
+	// slots free claims at once); zero means DefaultClaimCooldown. Longer
+	// batches more jobs per claim statement; shorter leaves freed slots
+	// idle for less time.
+	ClaimCooldown time.Duration
 	// RescueInterval is how often the runner calls Queue.Rescue; zero means
 	// DefaultRescueInterval, negative never.
 	RescueInterval time.Duration
@@ -127,10 +134,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	slices.Sort(kinds)
 	conc := orDefault(r.Concurrency, DefaultConcurrency)
-	// After a job finishes, claim again only once this many slots are free
-	// (while the queue has more), so a busy runner claims in batches rather
-	// than one statement per job.
-	refill := max(1, conc/10)
+	cooldown := orDefault(r.ClaimCooldown, DefaultClaimCooldown)
 
 	// Handlers get a context that outlives ctx, cancelled only when the
 	// grace period is over.
@@ -138,6 +142,11 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer hardCancel()
 	done := make(chan struct{}, conc) // never blocks a worker, even after Run returns
 	inflight := 0
+	// Successes are recorded in batches by one completer, which signals
+	// done for them once they are; a job holds its slot until then.
+	c := &completer{q: r.Queue, log: log, in: make(chan Job, conc), done: done, stop: make(chan struct{}), exited: make(chan struct{})}
+	go c.run()
+	defer c.shutdown()
 
 	poll := time.NewTicker(orDefault(r.PollInterval, DefaultPollInterval))
 	defer poll.Stop()
@@ -149,24 +158,41 @@ func (r *Runner) Run(ctx context.Context) error {
 		r.rescue(ctx, log)
 	}
 
-	look := true // a poll, a notify or the start: claim whatever is free
-	more := false
+	// look: a poll, a Notify or the start asks for a claim now. more: the
+	// last claim filled every free slot, so the queue likely has more, and
+	// slots that free up are refilled: at once when nothing is running,
+	// else once the cooldown since the last claim is over, so a busy runner
+	// claims in batches rather than one statement per job.
+	look, more := true, false
+	var lastClaim time.Time
+	refill := time.NewTimer(time.Hour)
+	refill.Stop()
+	refillArmed := false
 	for ctx.Err() == nil {
 		free := conc - inflight
-		if free > 0 && (look || (more && free >= refill)) {
-			look = false
-			// Claim on a context the stop cannot cut: a claim cancelled
-			// after its commit would strand its jobs until rescued.
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
-			jobs, err := r.Queue.Claim(cctx, kinds, free)
-			cancel()
-			if err != nil {
-				log.Error("claiming jobs", "err", err)
-			}
-			more = len(jobs) == free
-			for _, j := range jobs {
-				inflight++
-				go r.work(hardCtx, log, j, done)
+		if free > 0 && (look || more) {
+			if wait := cooldown - time.Since(lastClaim); !look && inflight > 0 && wait > 0 {
+				if !refillArmed {
+					refill.Reset(wait)
+					refillArmed = true
+				}
+			} else {
+				look = false
+				lastClaim = time.Now()
+				// Claim on a context the stop cannot cut: a claim
+				// cancelled after its commit would strand its jobs
+				// until rescued.
+				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+				jobs, err := r.Queue.Claim(cctx, kinds, free)
+				cancel()
+				if err != nil {
+					log.Error("claiming jobs", "err", err)
+				}
+				more = len(jobs) == free
+				for _, j := range jobs {
+					inflight++
+					go r.work(hardCtx, log, j, c)
+				}
 			}
 		}
 		select {
@@ -177,10 +203,13 @@ func (r *Runner) Run(ctx context.Context) error {
 			look = true
 		case <-done:
 			inflight--
+		case <-refill.C:
+			refillArmed = false
 		case <-rescueC:
 			r.rescue(ctx, log)
 		}
 	}
+	refill.Stop()
 
 	if inflight == 0 {
 		return nil
@@ -222,8 +251,13 @@ func (r *Runner) rescue(ctx context.Context, log *slog.Logger) {
 }
 
 // work runs one job and records its outcome.
-func (r *Runner) work(hardCtx context.Context, log *slog.Logger, job Job, done chan<- struct{}) {
-	defer func() { done <- struct{}{} }()
+func (r *Runner) work(hardCtx context.Context, log *slog.Logger, job Job, c *completer) {
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			c.done <- struct{}{}
+		}
+	}()
 	log = log.With("job", job.ID, "kind", job.Kind, "attempt", job.Attempt)
 
 	timeout := r.JobTimeout
@@ -233,6 +267,14 @@ func (r *Runner) work(hardCtx context.Context, log *slog.Logger, job Job, done c
 	jctx, cancel := context.WithTimeout(hardCtx, timeout)
 	herr := call(jctx, r.Handlers[job.Kind], job)
 	cancel()
+	if herr == nil {
+		select {
+		case c.in <- job:
+			handedOff = true
+			return
+		case <-c.stop: // Run has returned: record it here
+		}
+	}
 
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(hardCtx), settleTimeout)
 	defer cancel()
@@ -277,4 +319,78 @@ func call(ctx context.Context, h HandlerFunc, job Job) (err error) {
 		}
 	}()
 	return h(ctx, job)
+}
+
+// completerBatch bounds the jobs one CompleteMany statement records.
+const completerBatch = 500
+
+// completer records successful jobs in batches: it takes what has queued up
+// while its previous statement ran, so under load one commit covers many jobs
+// and when idle a job is recorded at once.
+type completer struct {
+	q      *Queue
+	log    *slog.Logger
+	in     chan Job
+	done   chan<- struct{}
+	stop   chan struct{}
+	exited chan struct{}
+}
+
+func (c *completer) run() {
+	defer close(c.exited)
+	for {
+		var batch []Job
+		select {
+		case j := <-c.in:
+			batch = append(batch, j)
+		case <-c.stop:
+			// Anything handed over after Run returned still gets recorded.
+			for {
+				select {
+				case j := <-c.in:
+					batch = append(batch, j)
+				default:
+					c.flush(batch)
+					return
+				}
+			}
+		}
+	more:
+		for len(batch) < completerBatch {
+			select {
+			case j := <-c.in:
+				batch = append(batch, j)
+			default:
+				break more
+			}
+		}
+		c.flush(batch)
+	}
+}
+
+func (c *completer) flush(batch []Job) {
+	if len(batch) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+	lost, err := c.q.CompleteMany(ctx, batch)
+	cancel()
+	switch {
+	case err != nil:
+		// The jobs stay running until their lease expires; then they are
+		// rescued and run again.
+		c.log.Error("recording completed jobs", "jobs", len(batch), "err", err)
+	case len(lost) > 0:
+		c.log.Warn("jobs finished after their lease was lost; outcome dropped", "jobs", lost)
+	default:
+		c.log.Debug("jobs completed", "jobs", len(batch))
+	}
+	for range batch {
+		c.done <- struct{}{}
+	}
+}
+
+func (c *completer) shutdown() {
+	close(c.stop)
+	<-c.exited
 }
