@@ -36,6 +36,21 @@
 // FOR UPDATE SKIP LOCKED, so concurrent claimers skip each other's rows
 // instead of waiting; SQLite runs the claim as one UPDATE … RETURNING, which
 // holds the database's single write lock from start to end.
+//
+// A process killed mid-run (kill -9) loses nothing: its jobs stay running
+// until their lease (Queue.Lease, 5 minutes by default) expires, then the
+// next Rescue makes them retryable. Their late outcome, should the process
+// somehow finish them, is refused as above.
+//
+// # Using it
+//
+// A Queue (DB, a clock, a lease) claims and settles jobs; a Runner claims
+// batches for the kinds it has handlers for, runs them concurrently, maps
+// each handler's error to Complete, Retry, Snooze (jobs.Snooze(d)) or Cancel
+// (jobs.Cancel(err)), rescues expired leases, and on stop lets the jobs in
+// flight finish. Every time the queue writes or compares comes from
+// Queue.Now (Enqueue takes now from its caller), so tests drive it with a
+// fake clock; times are stored in UTC to the microsecond.
 package jobs
 
 import (

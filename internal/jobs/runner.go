@@ -56,7 +56,8 @@ const (
 const settleTimeout = 30 * time.Second
 
 // Runner runs jobs from a Queue: it claims batches sized to its free slots
-// and runs each job's handler in its own goroutine.
+// and runs each job's handler in its own goroutine. Several runners, in one
+// process or many, may share a queue. Call Run once at a time per Runner.
 type Runner struct {
 	Queue *Queue
 	// Handlers maps a job kind to its handler; the runner claims only
