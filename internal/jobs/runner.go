@@ -147,7 +147,21 @@ func (r *Runner) Run(ctx context.Context) error {
 	// done for them once they are; a job holds its slot until then.
 	c := &completer{q: r.Queue, log: log, in: make(chan Job, conc), done: done, stop: make(chan struct{}), exited: make(chan struct{})}
 	go c.run()
-	defer c.shutdown()
+	var workers sync.WaitGroup
+	abandoned := false
+	defer func() {
+		// The completer outlives every handler, even one abandoned
+		// after the grace period, so no success goes unrecorded.
+		stop := func() {
+			workers.Wait()
+			c.shutdown()
+		}
+		if abandoned {
+			go stop()
+		} else {
+			stop()
+		}
+	}()
 
 	poll := time.NewTicker(orDefault(r.PollInterval, DefaultPollInterval))
 	defer poll.Stop()
@@ -192,7 +206,11 @@ func (r *Runner) Run(ctx context.Context) error {
 				more = len(jobs) == free
 				for _, j := range jobs {
 					inflight++
-					go r.work(hardCtx, log, j, c)
+					workers.Add(1)
+					go func() {
+						defer workers.Done()
+						r.work(hardCtx, log, j, c)
+					}()
 				}
 			}
 		}
@@ -227,6 +245,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			if cancelled {
 				// Handlers that ignore their context are left behind:
 				// their jobs stay running until rescued.
+				abandoned = true
 				return fmt.Errorf("jobs: stopped with %d jobs still running", inflight)
 			}
 			log.Warn("stopping: grace period over, cancelling jobs in flight", "jobs", inflight)
@@ -269,12 +288,9 @@ func (r *Runner) work(hardCtx context.Context, log *slog.Logger, job Job, c *com
 	herr := call(jctx, r.Handlers[job.Kind], job)
 	cancel()
 	if herr == nil {
-		select {
-		case c.in <- job:
-			handedOff = true
-			return
-		case <-c.stop: // Run has returned: record it here
-		}
+		c.in <- job // never blocks for long: room for every slot
+		handedOff = true
+		return
 	}
 
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(hardCtx), settleTimeout)
@@ -286,8 +302,6 @@ func (r *Runner) work(hardCtx context.Context, log *slog.Logger, job Job, c *com
 		outcome string
 	)
 	switch {
-	case herr == nil:
-		outcome, err = StateCompleted, r.Queue.Complete(sctx, job)
 	case errors.As(herr, &snooze):
 		outcome, err = "snoozed", r.Queue.Snooze(sctx, job, snooze.d)
 	case errors.As(herr, &cancelE):
@@ -344,17 +358,8 @@ func (c *completer) run() {
 		select {
 		case j := <-c.in:
 			batch = append(batch, j)
-		case <-c.stop:
-			// Anything handed over after Run returned still gets recorded.
-			for {
-				select {
-				case j := <-c.in:
-					batch = append(batch, j)
-				default:
-					c.flush(batch)
-					return
-				}
-			}
+		case <-c.stop: // every worker has handed over
+			return
 		}
 	more:
 		for len(batch) < completerBatch {
