@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -46,7 +47,20 @@ type Queue struct {
 	// Backoff is the delay before a failed attempt runs again; nil means
 	// DefaultBackoff.
 	Backoff func(attempt int) time.Duration
+
+	analyzeMu  sync.Mutex
+	analyzedAt time.Time // wall clock, not Now: this is upkeep, not queue logic
 }
+
+// A PostgreSQL claim slower than slowClaim refreshes the table's statistics,
+// at most once per analyzeEvery per Queue. Without them (a backlog enqueued
+// since the last autoanalyze, or autovacuum off) the planner may sort the
+// whole backlog on every claim instead of walking jobs_claim_idx: 40 ms
+// rather than 1 ms per claim with 100,000 jobs queued.
+const (
+	slowClaim    = 20 * time.Millisecond
+	analyzeEvery = time.Minute
+)
 
 func (q *Queue) now() time.Time {
 	if q.Now != nil {
@@ -89,10 +103,15 @@ func (q *Queue) Claim(ctx context.Context, kinds []string, n int) ([]Job, error)
 		args = append(args, bun.In(kinds))
 	}
 	args = append(args, n)
-	query := claimSQL(store.DialectName(q.DB), len(kinds) > 0)
+	dialect := store.DialectName(q.DB)
+	query := claimSQL(dialect, len(kinds) > 0)
 	var jobs []Job
+	start := time.Now()
 	if err := q.DB.NewRaw(query, args...).Scan(ctx, &jobs); err != nil && !isNoRows(err) {
 		return nil, fmt.Errorf("jobs: claim: %w", err)
+	}
+	if dialect == "postgres" && time.Since(start) > slowClaim {
+		q.analyze(ctx)
 	}
 	slices.SortFunc(jobs, func(a, b Job) int {
 		if c := a.RunAt.Compare(b.RunAt); c != 0 {
@@ -101,6 +120,19 @@ func (q *Queue) Claim(ctx context.Context, kinds []string, n int) ([]Job, error)
 		return cmp.Compare(a.ID, b.ID)
 	})
 	return jobs, nil
+}
+
+// analyze refreshes the planner's statistics of jobs, unless done lately.
+// A failure (say, a role that does not own the table) is only a missed
+// optimisation, so it is not reported.
+func (q *Queue) analyze(ctx context.Context) {
+	q.analyzeMu.Lock()
+	defer q.analyzeMu.Unlock()
+	if time.Since(q.analyzedAt) < analyzeEvery {
+		return
+	}
+	q.analyzedAt = time.Now()
+	_, _ = q.DB.ExecContext(ctx, "ANALYZE jobs")
 }
 
 // claimSQL is the claim statement; its arguments are the lease end, now
