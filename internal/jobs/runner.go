@@ -270,7 +270,8 @@ func (r *Runner) rescue(ctx context.Context, log *slog.Logger) {
 	}
 }
 
-// work runs one job and records its outcome.
+// work runs one job and records its outcome: a success through the
+// completer, anything else here.
 func (r *Runner) work(hardCtx context.Context, log *slog.Logger, job Job, c *completer) {
 	handedOff := false
 	defer func() {
@@ -319,10 +320,8 @@ func (r *Runner) work(hardCtx context.Context, log *slog.Logger, job Job, c *com
 		log.Warn("job finished after its lease was lost; outcome dropped", "outcome", outcome, "handler_err", herr)
 	case err != nil:
 		log.Error("recording job outcome", "outcome", outcome, "err", err, "handler_err", herr)
-	case herr != nil:
-		log.Info("job not completed", "outcome", outcome, "err", herr)
 	default:
-		log.Debug("job completed")
+		log.Info("job not completed", "outcome", outcome, "err", herr)
 	}
 }
 
