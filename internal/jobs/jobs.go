@@ -160,7 +160,7 @@ func newRow(now time.Time, kind string, payload any, opts Opts) (*Job, error) {
 }
 
 // Enqueue adds a job whose payload is payload encoded by encoding/json (a
-// json.RawMessage is kept as is). Pass the caller's transaction as db so the
+// json.RawMessage is stored compacted). Pass the caller's transaction as db so the
 // job commits (or rolls back) with the domain write it belongs to. A job whose unique key
 // is already taken is not inserted: inserted is false, err is nil and id is
 // the existing job's (0 if that row is not visible to db, for example because
