@@ -232,3 +232,28 @@ func EnqueueMany(ctx context.Context, db bun.IDB, now time.Time, items []Item) (
 	}
 	return inserted, nil
 }
+
+// CancelQueued cancels the job with this unique key if it has not started:
+// available or retryable. It takes a bun.IDB so it can run in the
+// transaction that makes the job pointless (a fan revoking a pre-save). It
+// reports whether a job was cancelled; a running job is left to its handler,
+// which should find the domain row changed and return Cancel.
+func CancelQueued(ctx context.Context, db bun.IDB, now time.Time, uniqueKey, reason string) (bool, error) {
+	now = ts(now)
+	res, err := db.NewUpdate().Model((*Job)(nil)).
+		Set("state = ?", StateCancelled).
+		Set("last_error = ?", cleanText(reason)).
+		Set("finalized_at = ?", now).
+		Set("updated_at = ?", now).
+		Where("unique_key = ?", uniqueKey).
+		Where("state IN (?)", bun.In([]string{StateAvailable, StateRetryable})).
+		Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("jobs: cancel queued %q: %w", uniqueKey, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("jobs: cancel queued %q: %w", uniqueKey, err)
+	}
+	return n > 0, nil
+}

@@ -368,13 +368,18 @@ func (q *Queue) DeleteFinalizedBefore(ctx context.Context, t time.Time) (int64, 
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
-// errorText is the last_error kept for err: its message, bounded, valid
-// UTF-8 without NUL bytes (which neither database stores in TEXT).
+// errorText is the last_error kept for err.
 func errorText(err error) string {
 	if err == nil {
 		return "unknown error"
 	}
-	s := strings.ReplaceAll(strings.ToValidUTF8(err.Error(), "?"), "\x00", "?")
+	return cleanText(err.Error())
+}
+
+// cleanText bounds a last_error and makes it valid UTF-8 without NUL bytes
+// (which neither database stores in TEXT).
+func cleanText(s string) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "?"), "\x00", "?")
 	if len(s) <= maxErrorLen {
 		return s
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 
@@ -406,6 +408,63 @@ func TestCompleteManySkipsLostJobs(t *testing.T) {
 		}
 		if lost, err := q.CompleteMany(ctx, nil); lost != nil || err != nil {
 			t.Fatalf("empty batch: %v, %v", lost, err)
+		}
+	})
+}
+
+func TestCancelQueued(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		q, c := newQueue(db)
+		queued := enqueue(t, db, t0, "deliver", nil, jobs.Opts{UniqueKey: "deliver:presave:1"})
+		enqueue(t, db, t0, "deliver", nil, jobs.Opts{UniqueKey: "deliver:presave:2"})
+		got, err := q.Claim(ctx, nil, 1) // presave 1 (same run_at, lower id)
+		if err != nil || len(got) != 1 || got[0].ID != queued {
+			t.Fatalf("claim = %+v, %v", got, err)
+		}
+		// A running job is left to its handler.
+		if ok, err := jobs.CancelQueued(ctx, db, t0, "deliver:presave:1", "revoked"); ok || err != nil {
+			t.Fatalf("cancel running = %v, %v", ok, err)
+		}
+		// A queued one is cancelled, in the caller's transaction.
+		err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			ok, err := jobs.CancelQueued(ctx, tx, t0, "deliver:presave:2", "revoked")
+			if !ok && err == nil {
+				err = errors.New("not cancelled")
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := jobs.CancelQueued(ctx, db, t0, "deliver:presave:2", "again"); ok || err != nil {
+			t.Fatalf("cancel twice = %v, %v", ok, err)
+		}
+		if ok, err := jobs.CancelQueued(ctx, db, t0, "no such key", "x"); ok || err != nil {
+			t.Fatalf("cancel unknown = %v, %v", ok, err)
+		}
+		c.Advance(time.Hour)
+		claimNone(t, q, "after cancelling the only queued job")
+		counts, err := q.Counts(ctx)
+		if err != nil || counts[jobs.StateCancelled] != 1 || counts[jobs.StateRunning] != 1 {
+			t.Fatalf("counts = %v, %v", counts, err)
+		}
+	})
+}
+
+func TestLastErrorIsBoundedAndClean(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		q, _ := newQueue(db)
+		id := enqueue(t, db, t0, "deliver", nil, jobs.Opts{})
+		j := claimOne(t, q)
+		long := "bad\x00byte \xff " + strings.Repeat("é", 3000)
+		if err := q.Retry(ctx, j, errors.New(long)); err != nil {
+			t.Fatal(err)
+		}
+		got := get(t, q, id).LastError
+		if !utf8.ValidString(got) || strings.ContainsRune(got, 0) || len(got) > 2100 || !strings.HasPrefix(got, "bad?byte ? éé") {
+			t.Fatalf("last_error = %q… (%d bytes)", got[:min(len(got), 40)], len(got))
 		}
 	})
 }
