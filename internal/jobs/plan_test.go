@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,20 @@ func TestClaimUsesTheClaimIndex(t *testing.T) {
 			if !strings.Contains(plan, "jobs_claim_idx") || strings.Contains(plan, "TEMP B-TREE") || strings.Contains(plan, "Sort") {
 				t.Fatalf("claim plan (by kind: %v) does not walk jobs_claim_idx:\n%s", byKind, plan)
 			}
+		}
+	})
+}
+
+// jobColumns must name every column of Job, or claimed jobs come back with
+// fields missing.
+func TestJobColumnsMatchTheModel(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		var names []string
+		for _, f := range db.Table(reflect.TypeFor[Job]()).Fields {
+			names = append(names, f.Name)
+		}
+		if got := strings.Join(names, ", "); got != jobColumns {
+			t.Fatalf("Job's columns are\n%s\nbut jobColumns is\n%s", got, jobColumns)
 		}
 	})
 }

@@ -166,8 +166,12 @@ WHERE id IN (
 	ORDER BY run_at, id
 	LIMIT ?` + lock + `
 )
-RETURNING *`
+RETURNING ` + jobColumns
 }
+
+// jobColumns are the columns of Job, named so a column added later by a
+// migration does not break a binary that does not know it yet.
+const jobColumns = "id, kind, payload, state, attempt, max_attempts, run_at, locked_until, last_error, unique_key, created_at, updated_at, finalized_at"
 
 // settle updates a job the caller claimed, provided it is still running under
 // the caller's attempt; otherwise it returns ErrLost.
