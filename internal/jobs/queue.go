@@ -37,7 +37,8 @@ const RescuedError = "rescued: lease expired"
 // maxErrorLen bounds the last_error text kept per job.
 const maxErrorLen = 2000
 
-// Queue claims and settles jobs on one database.
+// Queue claims and settles jobs on one database. Share one *Queue rather
+// than copying it: it remembers when it last refreshed statistics.
 type Queue struct {
 	DB *bun.DB
 	// Now is the clock; nil means time.Now. Tests inject a fake one.
