@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -103,3 +104,5 @@ func wantLost(t *testing.T, what string, err error) {
 		t.Fatalf("%s: err = %v, want ErrLost", what, err)
 	}
 }
+
+func testdbEnv(name string) string { return os.Getenv(name) }

@@ -36,6 +36,21 @@
 // FOR UPDATE SKIP LOCKED, so concurrent claimers skip each other's rows
 // instead of waiting; SQLite runs the claim as one UPDATE … RETURNING, which
 // holds the database's single write lock from start to end.
+//
+// A process killed mid-run (kill -9) loses nothing: its jobs stay running
+// until their lease (Queue.Lease, 5 minutes by default) expires, then the
+// next Rescue makes them retryable. Their late outcome, should the process
+// somehow finish them, is refused as above.
+//
+// # Using it
+//
+// A Queue (DB, a clock, a lease) claims and settles jobs; a Runner claims
+// batches for the kinds it has handlers for, runs them concurrently, maps
+// each handler's error to Complete, Retry, Snooze (jobs.Snooze(d)) or Cancel
+// (jobs.Cancel(err)), rescues expired leases, and on stop lets the jobs in
+// flight finish. Every time the queue writes or compares comes from
+// Queue.Now (Enqueue takes now from its caller), so tests drive it with a
+// fake clock; times are stored in UTC to the microsecond.
 package jobs
 
 import (
@@ -144,8 +159,9 @@ func newRow(now time.Time, kind string, payload any, opts Opts) (*Job, error) {
 		RunAt: runAt, UniqueKey: opts.UniqueKey, CreatedAt: now, UpdatedAt: now}, nil
 }
 
-// Enqueue adds a job. Pass the caller's transaction as db so the job commits
-// (or rolls back) with the domain write it belongs to. A job whose unique key
+// Enqueue adds a job whose payload is payload encoded by encoding/json (a
+// json.RawMessage is stored compacted). Pass the caller's transaction as db so the
+// job commits (or rolls back) with the domain write it belongs to. A job whose unique key
 // is already taken is not inserted: inserted is false, err is nil and id is
 // the existing job's (0 if that row is not visible to db, for example because
 // a concurrent transaction that holds it rolled back).
@@ -215,4 +231,29 @@ func EnqueueMany(ctx context.Context, db bun.IDB, now time.Time, items []Item) (
 		return inserted, err
 	}
 	return inserted, nil
+}
+
+// CancelQueued cancels the job with this unique key if it has not started:
+// available or retryable. It takes a bun.IDB so it can run in the
+// transaction that makes the job pointless (a fan revoking a pre-save). It
+// reports whether a job was cancelled; a running job is left to its handler,
+// which should find the domain row changed and return Cancel.
+func CancelQueued(ctx context.Context, db bun.IDB, now time.Time, uniqueKey, reason string) (bool, error) {
+	now = ts(now)
+	res, err := db.NewUpdate().Model((*Job)(nil)).
+		Set("state = ?", StateCancelled).
+		Set("last_error = ?", cleanText(reason)).
+		Set("finalized_at = ?", now).
+		Set("updated_at = ?", now).
+		Where("unique_key = ?", uniqueKey).
+		Where("state IN (?)", bun.In([]string{StateAvailable, StateRetryable})).
+		Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("jobs: cancel queued %q: %w", uniqueKey, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("jobs: cancel queued %q: %w", uniqueKey, err)
+	}
+	return n > 0, nil
 }

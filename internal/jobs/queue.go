@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -36,7 +37,8 @@ const RescuedError = "rescued: lease expired"
 // maxErrorLen bounds the last_error text kept per job.
 const maxErrorLen = 2000
 
-// Queue claims and settles jobs on one database.
+// Queue claims and settles jobs on one database. Share one *Queue rather
+// than copying it: it remembers when it last refreshed statistics.
 type Queue struct {
 	DB *bun.DB
 	// Now is the clock; nil means time.Now. Tests inject a fake one.
@@ -46,7 +48,20 @@ type Queue struct {
 	// Backoff is the delay before a failed attempt runs again; nil means
 	// DefaultBackoff.
 	Backoff func(attempt int) time.Duration
+
+	analyzeMu  sync.Mutex
+	analyzedAt time.Time // wall clock, not Now: this is upkeep, not queue logic
 }
+
+// A PostgreSQL claim slower than slowClaim refreshes the table's statistics,
+// at most once per analyzeEvery per Queue. Without them (a backlog enqueued
+// since the last autoanalyze, or autovacuum off) the planner may sort the
+// whole backlog on every claim instead of walking jobs_claim_idx: 40 ms
+// rather than 1 ms per claim with 100,000 jobs queued.
+const (
+	slowClaim    = 20 * time.Millisecond
+	analyzeEvery = time.Minute
+)
 
 func (q *Queue) now() time.Time {
 	if q.Now != nil {
@@ -84,37 +99,20 @@ func (q *Queue) Claim(ctx context.Context, kinds []string, n int) ([]Job, error)
 		return nil, nil
 	}
 	now := q.now()
-	kindCond := ""
 	args := []any{now.Add(q.lease()), now, now}
 	if len(kinds) > 0 {
-		kindCond = " AND kind IN (?)"
 		args = append(args, bun.In(kinds))
 	}
 	args = append(args, n)
-	// The inner SELECT matches jobs_claim_idx (a partial index on run_at,
-	// id over the two claimable states), so it reads the next n rows in
-	// order instead of sorting the whole backlog.
-	lock := ""
-	if store.DialectName(q.DB) == "postgres" {
-		// Locked rows are another claimer's: skip them rather than wait.
-		// Under READ COMMITTED a row another claimer committed meanwhile
-		// is re-checked against the WHERE clause after locking, so a job
-		// it just made running is dropped here.
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
-	// SQLite needs no lock clause: the statement holds the write lock
-	// from start to end, so no other writer runs between its SELECT and
-	// its UPDATE.
-	query := `UPDATE jobs SET state = 'running', attempt = attempt + 1, locked_until = ?, updated_at = ?
-WHERE id IN (
-	SELECT id FROM jobs
-	WHERE state IN ('available', 'retryable') AND run_at <= ?` + kindCond + `
-	ORDER BY run_at, id LIMIT ?` + lock + `
-)
-RETURNING *`
+	dialect := store.DialectName(q.DB)
+	query := claimSQL(dialect, len(kinds) > 0)
 	var jobs []Job
+	start := time.Now()
 	if err := q.DB.NewRaw(query, args...).Scan(ctx, &jobs); err != nil && !isNoRows(err) {
 		return nil, fmt.Errorf("jobs: claim: %w", err)
+	}
+	if dialect == "postgres" && time.Since(start) > slowClaim {
+		q.analyze(ctx)
 	}
 	slices.SortFunc(jobs, func(a, b Job) int {
 		if c := a.RunAt.Compare(b.RunAt); c != 0 {
@@ -124,6 +122,57 @@ RETURNING *`
 	})
 	return jobs, nil
 }
+
+// analyze refreshes the planner's statistics of jobs, unless done lately.
+// A failure (say, a role that does not own the table) is only a missed
+// optimisation, so it is not reported.
+func (q *Queue) analyze(ctx context.Context) {
+	q.analyzeMu.Lock()
+	defer q.analyzeMu.Unlock()
+	if time.Since(q.analyzedAt) < analyzeEvery {
+		return
+	}
+	q.analyzedAt = time.Now()
+	_, _ = q.DB.ExecContext(ctx, "ANALYZE jobs")
+}
+
+// claimSQL is the claim statement; its arguments are the lease end, now
+// (updated_at), now (due), the kinds when byKind, and the limit.
+func claimSQL(dialect string, byKind bool) string {
+	kindCond := ""
+	if byKind {
+		kindCond = " AND kind IN (?)"
+	}
+	// SQLite needs no lock clause: the statement holds the database's
+	// write lock from start to end, so no other writer runs between its
+	// SELECT and its UPDATE. PostgreSQL locks the chosen rows and skips
+	// rows another claimer has locked rather than waiting for them; under
+	// READ COMMITTED a row another claimer committed meanwhile is checked
+	// against the WHERE clause again after locking, so a job it has just
+	// made running drops out here.
+	//
+	// The inner SELECT matches jobs_claim_idx (a partial index on run_at,
+	// id over the two claimable states), so it reads the next n due rows
+	// in order instead of sorting the backlog. SQLite is told so (INDEXED
+	// BY): without statistics it prefers any index that starts with an
+	// equality on state, then sorts every queued job on each claim.
+	lock, index := "", " INDEXED BY jobs_claim_idx"
+	if dialect == "postgres" {
+		lock, index = " FOR UPDATE SKIP LOCKED", ""
+	}
+	return `UPDATE jobs SET state = 'running', attempt = attempt + 1, locked_until = ?, updated_at = ?
+WHERE id IN (
+	SELECT id FROM jobs` + index + `
+	WHERE state IN ('available', 'retryable') AND run_at <= ?` + kindCond + `
+	ORDER BY run_at, id
+	LIMIT ?` + lock + `
+)
+RETURNING ` + jobColumns
+}
+
+// jobColumns are the columns of Job, named so a column added later by a
+// migration does not break a binary that does not know it yet.
+const jobColumns = "id, kind, payload, state, attempt, max_attempts, run_at, locked_until, last_error, unique_key, created_at, updated_at, finalized_at"
 
 // settle updates a job the caller claimed, provided it is still running under
 // the caller's attempt; otherwise it returns ErrLost.
@@ -153,6 +202,51 @@ func (q *Queue) Complete(ctx context.Context, job Job) error {
 	return q.settle(ctx, "complete", job, func(u *bun.UpdateQuery) *bun.UpdateQuery {
 		return u.Set("state = ?", StateCompleted).Set("finalized_at = ?", q.now())
 	})
+}
+
+// CompleteMany records that these jobs succeeded, in one statement, each
+// guarded like Complete. It returns the ids of the jobs it did not complete
+// because they were lost (see ErrLost); err is for the statement as a whole.
+// The Runner records its successes this way, one commit for many jobs.
+func (q *Queue) CompleteMany(ctx context.Context, jobs []Job) (lost []int64, err error) {
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	now := q.now()
+	// (id, attempt) IN (VALUES …): the row-value form both databases accept.
+	var b strings.Builder
+	args := []any{StateCompleted, now, now, StateRunning}
+	for i, j := range jobs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?)")
+		args = append(args, j.ID, j.Attempt)
+	}
+	type claim struct {
+		ID      int64 `bun:"id"`
+		Attempt int   `bun:"attempt"`
+	}
+	var done []claim
+	err = q.DB.NewRaw(`UPDATE jobs SET state = ?, finalized_at = ?, updated_at = ?, locked_until = NULL
+WHERE state = ? AND (id, attempt) IN (VALUES `+b.String()+`)
+RETURNING id, attempt`, args...).Scan(ctx, &done)
+	if err != nil && !isNoRows(err) {
+		return nil, fmt.Errorf("jobs: complete %d jobs: %w", len(jobs), err)
+	}
+	if len(done) == len(jobs) {
+		return nil, nil
+	}
+	ok := make(map[claim]bool, len(done))
+	for _, c := range done {
+		ok[c] = true
+	}
+	for _, j := range jobs {
+		if !ok[claim{j.ID, j.Attempt}] {
+			lost = append(lost, j.ID)
+		}
+	}
+	return lost, nil
 }
 
 // Retry records a failed attempt: the job runs again after Backoff(attempt),
@@ -279,13 +373,18 @@ func (q *Queue) DeleteFinalizedBefore(ctx context.Context, t time.Time) (int64, 
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
-// errorText is the last_error kept for err: its message, bounded, valid
-// UTF-8 without NUL bytes (which neither database stores in TEXT).
+// errorText is the last_error kept for err.
 func errorText(err error) string {
 	if err == nil {
 		return "unknown error"
 	}
-	s := strings.ReplaceAll(strings.ToValidUTF8(err.Error(), "?"), "\x00", "?")
+	return cleanText(err.Error())
+}
+
+// cleanText bounds a last_error and makes it valid UTF-8 without NUL bytes
+// (which neither database stores in TEXT).
+func cleanText(s string) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "?"), "\x00", "?")
 	if len(s) <= maxErrorLen {
 		return s
 	}

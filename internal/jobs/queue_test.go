@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 
@@ -24,9 +26,20 @@ func TestClaimOrderKindsAndRunAt(t *testing.T) {
 		first := enqueue(t, db, t0, "deliver", nil, jobs.Opts{RunAt: t0.Add(-time.Hour)})
 		mail := enqueue(t, db, t0, "mail", nil, jobs.Opts{})
 
+		// Sub-second times order correctly too (SQLite compares the text
+		// bun writes, whose fraction has no trailing zeros).
+		third := enqueue(t, db, t0, "deliver", nil, jobs.Opts{RunAt: t0.Add(-750 * time.Millisecond)})
+		fourth := enqueue(t, db, t0, "deliver", nil, jobs.Opts{RunAt: t0.Add(-500 * time.Microsecond)})
+		// One at a time, so the database's order decides, then as a batch.
+		for _, want := range []int64{first, second, third} {
+			got, err := q.Claim(ctx, []string{"deliver"}, 1)
+			if err != nil || len(got) != 1 || got[0].ID != want {
+				t.Fatalf("claim 1 = %+v, %v; want job %d", got, err, want)
+			}
+		}
 		got, err := q.Claim(ctx, []string{"deliver"}, 10)
-		if err != nil || len(got) != 2 || got[0].ID != first || got[1].ID != second {
-			t.Fatalf("claim = %+v, %v; want jobs %d then %d", got, err, first, second)
+		if err != nil || len(got) != 1 || got[0].ID != fourth {
+			t.Fatalf("claim = %+v, %v; want job %d", got, err, fourth)
 		}
 		for _, j := range got {
 			if j.State != jobs.StateRunning || j.Attempt != 1 || !j.LockedUntil.Equal(t0.Add(jobs.DefaultLease)) {
@@ -350,6 +363,108 @@ func TestCountsAndHousekeeping(t *testing.T) {
 		want = map[string]int{"available": 1, "running": 0, "retryable": 1, "completed": 1, "discarded": 0, "cancelled": 0}
 		if fmt.Sprint(counts) != fmt.Sprint(want) {
 			t.Fatalf("counts after housekeeping = %v; want %v", counts, want)
+		}
+	})
+}
+
+func TestCompleteManySkipsLostJobs(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		q, c := newQueue(db)
+		q.Lease = time.Minute
+		var ids []int64
+		for range 5 {
+			ids = append(ids, enqueue(t, db, t0, "deliver", nil, jobs.Opts{}))
+		}
+		got, err := q.Claim(ctx, nil, 5)
+		if err != nil || len(got) != 5 {
+			t.Fatalf("claim: %d, %v", len(got), err)
+		}
+		// Job 0 is snoozed; job 2 completed alone; jobs 1, 3 and 4 are
+		// rescued and job 1 claimed again: all five old claims are lost.
+		if err := q.Snooze(ctx, got[0], time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		c.Advance(2 * time.Minute)
+		if err := q.Complete(ctx, got[2]); err != nil { // within its (expired, unrescued) lease: still valid
+			t.Fatal(err)
+		}
+		if n, err := q.Rescue(ctx); n != 3 || err != nil {
+			t.Fatalf("rescue = %d, %v", n, err)
+		}
+		again, err := q.Claim(ctx, nil, 1)
+		if err != nil || len(again) != 1 || again[0].ID != ids[1] {
+			t.Fatalf("re-claim: %+v, %v", again, err)
+		}
+		lost, err := q.CompleteMany(ctx, append(got, again[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(lost) != fmt.Sprint([]int64{ids[0], ids[1], ids[2], ids[3], ids[4]}) {
+			t.Fatalf("lost = %v", lost)
+		}
+		if j := get(t, q, ids[1]); j.State != jobs.StateCompleted || j.Attempt != 2 {
+			t.Fatalf("re-claimed job = %+v", j)
+		}
+		if lost, err := q.CompleteMany(ctx, nil); lost != nil || err != nil {
+			t.Fatalf("empty batch: %v, %v", lost, err)
+		}
+	})
+}
+
+func TestCancelQueued(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		q, c := newQueue(db)
+		queued := enqueue(t, db, t0, "deliver", nil, jobs.Opts{UniqueKey: "deliver:presave:1"})
+		enqueue(t, db, t0, "deliver", nil, jobs.Opts{UniqueKey: "deliver:presave:2"})
+		got, err := q.Claim(ctx, nil, 1) // presave 1 (same run_at, lower id)
+		if err != nil || len(got) != 1 || got[0].ID != queued {
+			t.Fatalf("claim = %+v, %v", got, err)
+		}
+		// A running job is left to its handler.
+		if ok, err := jobs.CancelQueued(ctx, db, t0, "deliver:presave:1", "revoked"); ok || err != nil {
+			t.Fatalf("cancel running = %v, %v", ok, err)
+		}
+		// A queued one is cancelled, in the caller's transaction.
+		err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			ok, err := jobs.CancelQueued(ctx, tx, t0, "deliver:presave:2", "revoked")
+			if !ok && err == nil {
+				err = errors.New("not cancelled")
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := jobs.CancelQueued(ctx, db, t0, "deliver:presave:2", "again"); ok || err != nil {
+			t.Fatalf("cancel twice = %v, %v", ok, err)
+		}
+		if ok, err := jobs.CancelQueued(ctx, db, t0, "no such key", "x"); ok || err != nil {
+			t.Fatalf("cancel unknown = %v, %v", ok, err)
+		}
+		c.Advance(time.Hour)
+		claimNone(t, q, "after cancelling the only queued job")
+		counts, err := q.Counts(ctx)
+		if err != nil || counts[jobs.StateCancelled] != 1 || counts[jobs.StateRunning] != 1 {
+			t.Fatalf("counts = %v, %v", counts, err)
+		}
+	})
+}
+
+func TestLastErrorIsBoundedAndClean(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		q, _ := newQueue(db)
+		id := enqueue(t, db, t0, "deliver", nil, jobs.Opts{})
+		j := claimOne(t, q)
+		long := "bad\x00byte \xff " + strings.Repeat("é", 3000)
+		if err := q.Retry(ctx, j, errors.New(long)); err != nil {
+			t.Fatal(err)
+		}
+		got := get(t, q, id).LastError
+		if !utf8.ValidString(got) || strings.ContainsRune(got, 0) || len(got) > 2100 || !strings.HasPrefix(got, "bad?byte ? éé") {
+			t.Fatalf("last_error = %q… (%d bytes)", got[:min(len(got), 40)], len(got))
 		}
 	})
 }

@@ -49,13 +49,15 @@ const (
 	DefaultPollInterval   = time.Second
 	DefaultRescueInterval = time.Minute
 	DefaultShutdownGrace  = 30 * time.Second
+	DefaultClaimCooldown  = 10 * time.Millisecond
 )
 
 // settleTimeout bounds the update that records a job's outcome.
 const settleTimeout = 30 * time.Second
 
 // Runner runs jobs from a Queue: it claims batches sized to its free slots
-// and runs each job's handler in its own goroutine.
+// and runs each job's handler in its own goroutine. Several runners, in one
+// process or many, may share a queue. Call Run once at a time per Runner.
 type Runner struct {
 	Queue *Queue
 	// Handlers maps a job kind to its handler; the runner claims only
@@ -67,6 +69,12 @@ type Runner struct {
 	// PollInterval is how often the runner looks for due jobs when it has
 	// nothing to do and nobody calls Notify; zero means DefaultPollInterval.
 	PollInterval time.Duration
+	// ClaimCooldown is the least time between two claims made to refill
+	// slots freed while other jobs still run (a poll, a Notify, or all
+	// slots free claims at once); zero means DefaultClaimCooldown. Longer
+	// batches more jobs per claim statement; shorter leaves freed slots
+	// idle for less time.
+	ClaimCooldown time.Duration
 	// RescueInterval is how often the runner calls Queue.Rescue; zero means
 	// DefaultRescueInterval, negative never.
 	RescueInterval time.Duration
@@ -127,10 +135,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	slices.Sort(kinds)
 	conc := orDefault(r.Concurrency, DefaultConcurrency)
-	// After a job finishes, claim again only once this many slots are free
-	// (while the queue has more), so a busy runner claims in batches rather
-	// than one statement per job.
-	refill := max(1, conc/10)
+	cooldown := orDefault(r.ClaimCooldown, DefaultClaimCooldown)
 
 	// Handlers get a context that outlives ctx, cancelled only when the
 	// grace period is over.
@@ -138,6 +143,25 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer hardCancel()
 	done := make(chan struct{}, conc) // never blocks a worker, even after Run returns
 	inflight := 0
+	// Successes are recorded in batches by one completer, which signals
+	// done for them once they are; a job holds its slot until then.
+	c := &completer{q: r.Queue, log: log, in: make(chan Job, conc), done: done, stop: make(chan struct{}), exited: make(chan struct{})}
+	go c.run()
+	var workers sync.WaitGroup
+	abandoned := false
+	defer func() {
+		// The completer outlives every handler, even one abandoned
+		// after the grace period, so no success goes unrecorded.
+		stop := func() {
+			workers.Wait()
+			c.shutdown()
+		}
+		if abandoned {
+			go stop()
+		} else {
+			stop()
+		}
+	}()
 
 	poll := time.NewTicker(orDefault(r.PollInterval, DefaultPollInterval))
 	defer poll.Stop()
@@ -149,24 +173,45 @@ func (r *Runner) Run(ctx context.Context) error {
 		r.rescue(ctx, log)
 	}
 
-	look := true // a poll, a notify or the start: claim whatever is free
-	more := false
+	// look: a poll, a Notify or the start asks for a claim now. more: the
+	// last claim filled every free slot, so the queue likely has more, and
+	// slots that free up are refilled: at once when nothing is running,
+	// else once the cooldown since the last claim is over, so a busy runner
+	// claims in batches rather than one statement per job.
+	look, more := true, false
+	var lastClaim time.Time
+	refill := time.NewTimer(time.Hour)
+	refill.Stop()
+	refillArmed := false
 	for ctx.Err() == nil {
 		free := conc - inflight
-		if free > 0 && (look || (more && free >= refill)) {
-			look = false
-			// Claim on a context the stop cannot cut: a claim cancelled
-			// after its commit would strand its jobs until rescued.
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
-			jobs, err := r.Queue.Claim(cctx, kinds, free)
-			cancel()
-			if err != nil {
-				log.Error("claiming jobs", "err", err)
-			}
-			more = len(jobs) == free
-			for _, j := range jobs {
-				inflight++
-				go r.work(hardCtx, log, j, done)
+		if free > 0 && (look || more) {
+			if wait := cooldown - time.Since(lastClaim); !look && inflight > 0 && wait > 0 {
+				if !refillArmed {
+					refill.Reset(wait)
+					refillArmed = true
+				}
+			} else {
+				look = false
+				lastClaim = time.Now()
+				// Claim on a context the stop cannot cut: a claim
+				// cancelled after its commit would strand its jobs
+				// until rescued.
+				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+				jobs, err := r.Queue.Claim(cctx, kinds, free)
+				cancel()
+				if err != nil {
+					log.Error("claiming jobs", "err", err)
+				}
+				more = len(jobs) == free
+				for _, j := range jobs {
+					inflight++
+					workers.Add(1)
+					go func() {
+						defer workers.Done()
+						r.work(hardCtx, log, j, c)
+					}()
+				}
 			}
 		}
 		select {
@@ -177,10 +222,13 @@ func (r *Runner) Run(ctx context.Context) error {
 			look = true
 		case <-done:
 			inflight--
+		case <-refill.C:
+			refillArmed = false
 		case <-rescueC:
 			r.rescue(ctx, log)
 		}
 	}
+	refill.Stop()
 
 	if inflight == 0 {
 		return nil
@@ -197,6 +245,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			if cancelled {
 				// Handlers that ignore their context are left behind:
 				// their jobs stay running until rescued.
+				abandoned = true
 				return fmt.Errorf("jobs: stopped with %d jobs still running", inflight)
 			}
 			log.Warn("stopping: grace period over, cancelling jobs in flight", "jobs", inflight)
@@ -221,9 +270,15 @@ func (r *Runner) rescue(ctx context.Context, log *slog.Logger) {
 	}
 }
 
-// work runs one job and records its outcome.
-func (r *Runner) work(hardCtx context.Context, log *slog.Logger, job Job, done chan<- struct{}) {
-	defer func() { done <- struct{}{} }()
+// work runs one job and records its outcome: a success through the
+// completer, anything else here.
+func (r *Runner) work(hardCtx context.Context, log *slog.Logger, job Job, c *completer) {
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			c.done <- struct{}{}
+		}
+	}()
 	log = log.With("job", job.ID, "kind", job.Kind, "attempt", job.Attempt)
 
 	timeout := r.JobTimeout
@@ -233,6 +288,11 @@ func (r *Runner) work(hardCtx context.Context, log *slog.Logger, job Job, done c
 	jctx, cancel := context.WithTimeout(hardCtx, timeout)
 	herr := call(jctx, r.Handlers[job.Kind], job)
 	cancel()
+	if herr == nil {
+		c.in <- job // never blocks for long: room for every slot
+		handedOff = true
+		return
+	}
 
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(hardCtx), settleTimeout)
 	defer cancel()
@@ -243,8 +303,6 @@ func (r *Runner) work(hardCtx context.Context, log *slog.Logger, job Job, done c
 		outcome string
 	)
 	switch {
-	case herr == nil:
-		outcome, err = StateCompleted, r.Queue.Complete(sctx, job)
 	case errors.As(herr, &snooze):
 		outcome, err = "snoozed", r.Queue.Snooze(sctx, job, snooze.d)
 	case errors.As(herr, &cancelE):
@@ -262,10 +320,8 @@ func (r *Runner) work(hardCtx context.Context, log *slog.Logger, job Job, done c
 		log.Warn("job finished after its lease was lost; outcome dropped", "outcome", outcome, "handler_err", herr)
 	case err != nil:
 		log.Error("recording job outcome", "outcome", outcome, "err", err, "handler_err", herr)
-	case herr != nil:
-		log.Info("job not completed", "outcome", outcome, "err", herr)
 	default:
-		log.Debug("job completed")
+		log.Info("job not completed", "outcome", outcome, "err", herr)
 	}
 }
 
@@ -277,4 +333,69 @@ func call(ctx context.Context, h HandlerFunc, job Job) (err error) {
 		}
 	}()
 	return h(ctx, job)
+}
+
+// completerBatch bounds the jobs one CompleteMany statement records.
+const completerBatch = 500
+
+// completer records successful jobs in batches: it takes what has queued up
+// while its previous statement ran, so under load one commit covers many jobs
+// and when idle a job is recorded at once.
+type completer struct {
+	q      *Queue
+	log    *slog.Logger
+	in     chan Job
+	done   chan<- struct{}
+	stop   chan struct{}
+	exited chan struct{}
+}
+
+func (c *completer) run() {
+	defer close(c.exited)
+	for {
+		var batch []Job
+		select {
+		case j := <-c.in:
+			batch = append(batch, j)
+		case <-c.stop: // every worker has handed over
+			return
+		}
+	more:
+		for len(batch) < completerBatch {
+			select {
+			case j := <-c.in:
+				batch = append(batch, j)
+			default:
+				break more
+			}
+		}
+		c.flush(batch)
+	}
+}
+
+func (c *completer) flush(batch []Job) {
+	if len(batch) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+	lost, err := c.q.CompleteMany(ctx, batch)
+	cancel()
+	switch {
+	case err != nil:
+		// The jobs stay running until their lease expires; then they are
+		// rescued and run again.
+		c.log.Error("recording completed jobs", "jobs", len(batch), "err", err)
+	case len(lost) > 0:
+		c.log.Warn("jobs finished after their lease was lost; outcome dropped", "jobs", lost)
+	default:
+		c.log.Debug("jobs completed", "jobs", len(batch))
+	}
+	for range batch {
+		c.done <- struct{}{}
+	}
+}
+
+func (c *completer) shutdown() {
+	close(c.stop)
+	<-c.exited
 }

@@ -279,3 +279,52 @@ func TestRunnersShareTheQueue(t *testing.T) {
 		}
 	})
 }
+
+// A restart after a kill -9: the dead process's job is rescued once its lease
+// has expired and runs again, its lost run counted as an attempt.
+func TestRunnerRescuesADeadWorkersJob(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		q, c := newQueue(db)
+		id := enqueue(t, db, t0, "deliver", nil, jobs.Opts{})
+		claimOne(t, q) // the process that then died
+		c.Advance(jobs.DefaultLease + time.Second)
+		ran := make(chan int, 1)
+		r := &jobs.Runner{Queue: q, Log: testdb.Logger(), Handlers: map[string]jobs.HandlerFunc{
+			"deliver": func(ctx context.Context, j jobs.Job) error { ran <- j.Attempt; return nil },
+		}}
+		stop := start(t, r)
+		if attempt := recv(t, ran, "the rescued job"); attempt != 2 {
+			t.Fatalf("rescued job ran as attempt %d, want 2", attempt)
+		}
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		if j := get(t, q, id); j.State != jobs.StateCompleted || j.Attempt != 2 || j.LastError != jobs.RescuedError {
+			t.Fatalf("job = %+v", j)
+		}
+	})
+}
+
+// A handler that overruns JobTimeout is cut off and its job retried.
+func TestRunnerJobTimeout(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		q, _ := newQueue(db)
+		id := enqueue(t, db, t0, "hang", nil, jobs.Opts{})
+		ran := make(chan struct{}, 1)
+		r := &jobs.Runner{Queue: q, JobTimeout: time.Millisecond, Log: testdb.Logger(), Handlers: map[string]jobs.HandlerFunc{
+			"hang": func(ctx context.Context, j jobs.Job) error {
+				<-ctx.Done()
+				ran <- struct{}{}
+				return ctx.Err()
+			},
+		}}
+		stop := start(t, r)
+		recv(t, ran, "the handler to time out")
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		if j := get(t, q, id); j.State != jobs.StateRetryable || j.Attempt != 1 || j.LastError != context.DeadlineExceeded.Error() {
+			t.Fatalf("job = %+v", j)
+		}
+	})
+}

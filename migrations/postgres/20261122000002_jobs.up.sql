@@ -19,4 +19,4 @@ CREATE UNIQUE INDEX jobs_unique_key_idx ON jobs (unique_key);
 --bun:split
 CREATE INDEX jobs_claim_idx ON jobs (run_at, id) WHERE state IN ('available', 'retryable');
 --bun:split
-CREATE INDEX jobs_state_idx ON jobs (state, locked_until);
+CREATE INDEX jobs_rescue_idx ON jobs (locked_until) WHERE state = 'running';
