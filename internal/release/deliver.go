@@ -93,9 +93,13 @@ func (d *Deliverer) Work(ctx context.Context, job jobs.Job) error {
 	if err != nil {
 		return d.fail(ctx, p, ReasonCredential, err)
 	}
-	if err := d.wait(ctx, p.Platform); err != nil {
-		return err
+	// While the platform asked everyone to wait, don't even refresh: snooze.
+	if l := d.Limits[p.Platform]; l != nil {
+		if pause := l.PausedFor(); pause > 0 {
+			return jobs.Snooze(pause)
+		}
 	}
+	// The token endpoint is not the Web API: its calls are not paced.
 	tok, err := c.Refresh(ctx, refresh)
 	if err != nil {
 		return d.outcome(ctx, job, p, name, err)
@@ -119,11 +123,18 @@ func (d *Deliverer) Work(ctx context.Context, job jobs.Job) error {
 	return nil
 }
 
+// wait paces one Web API call. A pause longer than a second (a 429's
+// Retry-After) snoozes the job instead of holding a worker, so it costs no
+// attempt and no lease time.
 func (d *Deliverer) wait(ctx context.Context, key string) error {
-	if l := d.Limits[key]; l != nil {
-		return l.Wait(ctx)
+	l := d.Limits[key]
+	if l == nil {
+		return nil
 	}
-	return nil
+	if pause := l.PausedFor(); pause > time.Second {
+		return jobs.Snooze(pause)
+	}
+	return l.Wait(ctx)
 }
 
 // outcome sorts a platform error into the pre-save's fate and the job's next step.
@@ -192,9 +203,7 @@ func (d *Deliverer) resolve(ctx context.Context, l *models.Link, c platform.Clie
 	case c.Key() == "spotify" && (l.SourceKind == models.SourceSpotifyTrack || l.SourceKind == models.SourceSpotifyAlbum):
 		items = []string{l.SourceValue}
 	default:
-		if err := d.wait(ctx, c.Key()); err != nil {
-			return nil, err
-		}
+		// One catalog look-up per link and process: not worth a pace token.
 		rel, err := c.Lookup(ctx, platform.Source{Kind: l.SourceKind, Value: l.SourceValue})
 		if err != nil {
 			return nil, err

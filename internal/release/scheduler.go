@@ -114,10 +114,8 @@ type PGElector struct {
 	DB  *bun.DB
 	mu  sync.Mutex
 	con *sql.Conn
+	key int64
 }
-
-// electorKey is the advisory-lock key of the scheduler ("sched").
-const electorKey = 0x7363686564
 
 // IsLeader returns nil when this instance holds (or just took) the lock.
 func (e *PGElector) IsLeader(ctx context.Context) error {
@@ -134,8 +132,13 @@ func (e *PGElector) IsLeader(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	key, err := store.AdvisoryKey(ctx, con, "scheduler")
+	if err != nil {
+		con.Close()
+		return err
+	}
 	var ok bool
-	if err := con.QueryRowContext(ctx, "SELECT pg_try_advisory_lock(?)", electorKey).Scan(&ok); err != nil {
+	if err := con.QueryRowContext(ctx, "SELECT pg_try_advisory_lock(?)", key).Scan(&ok); err != nil {
 		con.Close()
 		return err
 	}
@@ -143,7 +146,7 @@ func (e *PGElector) IsLeader(ctx context.Context) error {
 		con.Close()
 		return errNotLeader
 	}
-	e.con = con.Conn
+	e.con, e.key = con.Conn, key
 	return nil
 }
 
@@ -156,7 +159,7 @@ func (e *PGElector) Close() {
 	if e.con != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_, _ = e.con.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", electorKey)
+		_, _ = e.con.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", e.key)
 		e.con.Close()
 		e.con = nil
 	}

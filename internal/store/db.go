@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -141,9 +142,6 @@ func Migrate(ctx context.Context, db *bun.DB, log *slog.Logger, lockWait time.Du
 	return nil
 }
 
-// migrateLockKey is the advisory-lock key of migrations ("dropday" in ASCII).
-const migrateLockKey = 0x64726f70646179
-
 // exclusive takes the per-database migration lock and returns its release.
 func exclusive(ctx context.Context, db *bun.DB) (func(), error) {
 	if DialectName(db) == "postgres" {
@@ -151,10 +149,15 @@ func exclusive(ctx context.Context, db *bun.DB) (func(), error) {
 		if err != nil {
 			return nil, err
 		}
+		key, err := AdvisoryKey(ctx, conn, "migrate")
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
 		// Poll with try-lock so the wait honours ctx's deadline.
 		for {
 			var ok bool
-			if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock(?)", migrateLockKey).Scan(&ok); err != nil {
+			if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock(?)", key).Scan(&ok); err != nil {
 				conn.Close()
 				return nil, err
 			}
@@ -169,7 +172,7 @@ func exclusive(ctx context.Context, db *bun.DB) (func(), error) {
 			}
 		}
 		return func() {
-			_, _ = conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(?)", migrateLockKey)
+			_, _ = conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(?)", key)
 			conn.Close()
 		}, nil
 	}
@@ -233,4 +236,20 @@ func mustAffect(what string, res sql.Result, err error) error {
 		return fmt.Errorf("store: %s: %w", what, ErrNotFound)
 	}
 	return nil
+}
+
+// AdvisoryKey is the PostgreSQL advisory-lock key for name in the database and
+// schema q runs against. Advisory locks are database-wide; keying them by
+// schema too keeps dropdays that share a database in separate schemas (and
+// tests) from blocking each other, while every instance of one dropday agrees.
+func AdvisoryKey(ctx context.Context, q interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}, name string) (int64, error) {
+	var db, schema string
+	if err := q.QueryRowContext(ctx, "SELECT current_database(), current_schema()").Scan(&db, &schema); err != nil {
+		return 0, fmt.Errorf("store: advisory key: %w", err)
+	}
+	h := fnv.New64a()
+	h.Write([]byte("dropday\x00" + name + "\x00" + db + "\x00" + schema))
+	return int64(h.Sum64()), nil
 }
