@@ -100,4 +100,25 @@ func TestDemo(t *testing.T) {
 	if err != nil || res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/admin/links" {
 		t.Fatalf("demo admin login: %v %v", res, err)
 	}
+
+	// Deliver now from the panel: the real engine in `serve` saves it to the stand-in.
+	res, err = admin.PostForm("http://"+addr+"/admin/links/1/deliver", url.Values{"_csrf": {tok[1]}})
+	if err != nil || res.StatusCode >= 400 {
+		t.Fatalf("deliver now: %v %v", res, err)
+	}
+	res.Body.Close()
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		res, err := admin.Get("http://" + addr + "/admin/links/1/share/stats")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if regexp.MustCompile(`data-testid="kpi-delivered-value">1<`).Match(b) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo's pre-save was not delivered:\n%s\n%s", b, logs.String())
+		}
+	}
 }
