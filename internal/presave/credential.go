@@ -20,8 +20,9 @@ func credentialAAD(presaveID int64) []byte {
 	return []byte("presave:" + strconv.FormatInt(presaveID, 10) + ":refresh_token")
 }
 
-// seal encrypts a pre-save's refresh token for its row.
-func seal(k *vault.Keyring, presaveID int64, token string) ([]byte, int, error) {
+// SealCredential encrypts a pre-save's refresh token for its row (AAD binds it
+// to the id): the consent flow, rotation and bulk seeding use it.
+func SealCredential(k *vault.Keyring, presaveID int64, token string) ([]byte, int, error) {
 	s, err := k.Seal([]byte(token), credentialAAD(presaveID))
 	if err != nil {
 		return nil, 0, fmt.Errorf("presave: seal credential: %w", err)
@@ -94,7 +95,7 @@ func Rotate(ctx context.Context, db bun.IDB, k *vault.Keyring, log *slog.Logger)
 // StoreRotated replaces a pre-save's credential with a rotated refresh token,
 // only if the row still holds the one that was used (a revoke meanwhile wins).
 func StoreRotated(ctx context.Context, db bun.IDB, k *vault.Keyring, presaveID int64, old []byte, token string) error {
-	blob, version, err := seal(k, presaveID, token)
+	blob, version, err := SealCredential(k, presaveID, token)
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ func TestRotateKeepsRowsReadableAndLeavesNoneUnderOldKey(t *testing.T) {
 			if err := store.UpsertPresave(ctx, db, p); err != nil {
 				t.Fatal(err)
 			}
-			blob, v, err := seal(old, p.ID, "refresh-"+p.PlatformUserID)
+			blob, v, err := SealCredential(old, p.ID, "refresh-"+p.PlatformUserID)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -176,7 +176,7 @@ func (f *Flow) Complete(ctx context.Context, cb Callback) (Result, error) {
 		if err := store.UpsertPresave(ctx, tx, p); err != nil {
 			return err
 		}
-		blob, version, err := seal(f.Vault, p.ID, tok.RefreshToken)
+		blob, version, err := SealCredential(f.Vault, p.ID, tok.RefreshToken)
 		if err != nil {
 			return err
 		}

@@ -55,6 +55,9 @@ func Open(ctx context.Context, databaseURL string) (*bun.DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", err)
 		}
+		// Keep connections the workers reuse: database/sql keeps only 2 idle
+		// by default, and reopening a SQLite connection re-reads the schema.
+		sqldb.SetMaxIdleConns(16)
 		db = bun.NewDB(sqldb, sqlitedialect.New())
 	case config.Postgres:
 		sqldb, err := sql.Open("pgx", dsn)
@@ -62,6 +65,7 @@ func Open(ctx context.Context, databaseURL string) (*bun.DB, error) {
 			return nil, fmt.Errorf("store: open postgres: %w", err)
 		}
 		sqldb.SetMaxOpenConns(20)
+		sqldb.SetMaxIdleConns(20) // the default 2 would reconnect under load
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
 		db = bun.NewDB(sqldb, pgdialect.New())
 	}

@@ -198,7 +198,7 @@ func (s *Server) handleLibrary(w http.ResponseWriter, r *http.Request) {
 			s.duplicates++
 		}
 		s.saves[k]++
-		s.saveOrder = append(s.saveOrder, Save{User: g.user, URI: u})
+		s.saveOrder = append(s.saveOrder, Save{User: g.user, URI: u, At: s.now()})
 	}
 	s.libraryCalls = append(s.libraryCalls, len(uris))
 	w.WriteHeader(http.StatusOK)

@@ -683,3 +683,25 @@ func TestMountedUnderPrefix(t *testing.T) {
 		t.Errorf("exchange under prefix: %d %v", r.status, r.body)
 	}
 }
+
+func TestGrantSeedsAConsent(t *testing.T) {
+	c := newClock()
+	s := newTestServer(t, Options{Now: c.Now})
+	rt := s.Grant("seeded")
+	r := postToken(t, s, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, true)
+	if r.status != 200 || r.str("scope") != "user-library-modify" {
+		t.Fatalf("refresh a granted token: %d %v", r.status, r.body)
+	}
+	uri := "spotify:track:" + id22("t", 1)
+	if status, _, body := apiDo(t, s, http.MethodPut, "/v1/me/library?uris="+uri, r.str("access_token")); status != 200 {
+		t.Fatalf("save: %d %s", status, body)
+	}
+	if got := s.Saved(); len(got) != 1 || got[0].User != "seeded" || !got[0].At.Equal(c.Now()) {
+		t.Errorf("Saved() = %+v", got)
+	}
+	// Revoking the user ends the seeded grant like any other.
+	s.RevokeUser("seeded")
+	if r := postToken(t, s, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, true); r.status != 400 {
+		t.Errorf("after revoke: %d %v", r.status, r.body)
+	}
+}
