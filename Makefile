@@ -21,6 +21,12 @@ build: generate
 test: generate
 	$(GO) test -race -count=1 -timeout 20m ./...
 
+## bench: release day at scale (100,000 pre-saves, SQLite and, with
+## DROPDAY_TEST_POSTGRES_DSN, PostgreSQL); prints ratios against the targets.
+## Not part of `make test`. Knobs: make bench BENCH_FLAGS="-n 20000".
+bench: generate
+	$(GO) run ./cmd/dropday-bench $(BENCH_FLAGS)
+
 ## generate: templ components → *_templ.go (committed)
 generate:
 	$(GO) tool templ generate -log-level error

@@ -42,10 +42,6 @@ type Seeded struct {
 // the admin a fresh password (printed) and moves the release to ReleaseIn from now.
 func Seed(ctx context.Context, db *bun.DB, h *auth.Hasher, art *artwork.Store, now time.Time) (Seeded, error) {
 	pw := auth.NewToken("")[:16]
-	hash, err := h.Hash(pw)
-	if err != nil {
-		return Seeded{}, err
-	}
 	u, err := store.UserByEmail(ctx, db, Email)
 	var ws int64
 	switch {
@@ -61,6 +57,10 @@ func Seed(ctx context.Context, db *bun.DB, h *auth.Hasher, art *artwork.Store, n
 	case err != nil:
 		return Seeded{}, err
 	default:
+		hash, err := h.Hash(pw) // bcrypt is slow on purpose: only when needed
+		if err != nil {
+			return Seeded{}, err
+		}
 		if err := store.SetPassword(ctx, db, u.ID, hash); err != nil {
 			return Seeded{}, err
 		}

@@ -55,6 +55,9 @@ type Deliverer struct {
 	// items caches what a link resolves to on a platform, so 100,000
 	// deliveries look the release up once, not 100,000 times.
 	items sync.Map // "linkID/platform" → []string
+
+	commitOnce sync.Once
+	delivered  groupCommit
 }
 
 // Work delivers one pre-save. The outcome is written to the pre-save before
@@ -117,10 +120,18 @@ func (d *Deliverer) Work(ctx context.Context, job jobs.Job) error {
 	if err := c.Save(ctx, tok.AccessToken, items); err != nil {
 		return d.outcome(ctx, job, p, name, err)
 	}
-	if _, err := store.FinishPresave(ctx, d.DB, p.ID, models.PresaveDelivered, "", d.Now()); err != nil {
-		return err
-	}
-	return nil
+	return d.markDelivered(ctx, p.ID)
+}
+
+// markDelivered records a delivery, grouped with other workers' into one commit.
+func (d *Deliverer) markDelivered(ctx context.Context, id int64) error {
+	d.commitOnce.Do(func() {
+		d.delivered.write = func(ctx context.Context, ids []int64) error {
+			_, err := store.FinishPresaves(ctx, d.DB, ids, models.PresaveDelivered, "", d.Now())
+			return err
+		}
+	})
+	return d.delivered.Do(ctx, id)
 }
 
 // wait paces one Web API call. A pause longer than a second (a 429's

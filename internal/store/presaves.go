@@ -233,11 +233,18 @@ func PendingPresaves(ctx context.Context, db bun.IDB, linkID, afterID int64, lim
 // credential in the same statement. It reports false when the pre-save was
 // not pending any more (revoked by the fan meanwhile, or finished already).
 func FinishPresave(ctx context.Context, db bun.IDB, id int64, state, lastError string, now time.Time) (bool, error) {
+	n, err := FinishPresaves(ctx, db, []int64{id}, state, lastError, now)
+	return n == 1, err
+}
+
+// FinishPresaves is FinishPresave for many pre-saves in one statement; it
+// returns how many were still pending.
+func FinishPresaves(ctx context.Context, db bun.IDB, ids []int64, state, lastError string, now time.Time) (int, error) {
 	q := db.NewUpdate().Model((*models.Presave)(nil)).
 		Set("state = ?", state).Set("last_error = ?", lastError).
 		Set("credential = NULL").Set("credential_key_version = NULL").
 		Set("updated_at = ?", now).
-		Where("id = ? AND state = ?", id, models.PresavePending)
+		Where("id IN (?) AND state = ?", bun.In(ids), models.PresavePending)
 	switch state {
 	case models.PresaveDelivered:
 		q = q.Set("delivered_at = ?", now)
@@ -246,13 +253,13 @@ func FinishPresave(ctx context.Context, db bun.IDB, id int64, state, lastError s
 	}
 	res, err := q.Exec(ctx)
 	if err != nil {
-		return false, fmt.Errorf("store: finish presave: %w", err)
+		return 0, fmt.Errorf("store: finish presave: %w", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("store: finish presave: %w", err)
+		return 0, fmt.Errorf("store: finish presave: %w", err)
 	}
-	return n == 1, nil
+	return int(n), nil
 }
 
 // NotePresaveError records the latest transient error of a pending pre-save

@@ -14,8 +14,15 @@ import (
 func CallbackPath(key string) string { return "/oauth/" + key + "/callback" }
 
 // HTTPClient is the client platform calls use: bounded, so a hung platform
-// cannot hold a fan's request or a worker forever.
-func HTTPClient() *http.Client { return &http.Client{Timeout: 20 * time.Second} }
+// cannot hold a fan's request or a worker forever. Every worker talks to the
+// same few hosts, so their connections are kept (net/http keeps 2 per host by
+// default: hundreds of workers would reconnect on every call).
+func HTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 1024
+	t.MaxIdleConnsPerHost = 512
+	return &http.Client{Timeout: 20 * time.Second, Transport: t}
+}
 
 // New returns a client per configured platform, keyed by platform key.
 // A platform without credentials is absent: its pages use email signup.

@@ -1,0 +1,357 @@
+// Command dropday-bench is `make bench`: release day at full scale. It seeds
+// N pending Spotify pre-saves on SQLite (and on PostgreSQL when
+// DROPDAY_TEST_POSTGRES_DSN is set), starts the Spotify stand-in with
+// per-request latency and a rolling-window rate limit, runs the real
+// `dropday serve` (scheduler and workers) as a child process, and prints one
+// table of ratios and counts. Ratios, not absolute times: these machines are
+// noisy, and what matters is how close dropday comes to the platform's limit.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/dropday/dropday/internal/platform/spotify/spotifytest"
+	"github.com/dropday/dropday/internal/proc"
+	"github.com/dropday/dropday/internal/seed"
+	"github.com/dropday/dropday/internal/store"
+	"github.com/dropday/dropday/internal/vault"
+	"github.com/dropday/dropday/models"
+)
+
+// Targets the issue holds release day to.
+const (
+	targetRatio   = 0.90
+	target429     = 0.01
+	targetRSSMB   = 256.0
+	targetRSSForN = 100_000
+)
+
+type options struct {
+	n        int
+	latency  time.Duration
+	limit    int // saves per second the stand-in allows (rolling 30 s window)
+	workers  int
+	headroom float64 // dropday is told limit × headroom (DROPDAY_SPOTIFY_RATE)
+	timeout  time.Duration
+	pgDSN    string
+	only     string
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.n, "n", 100_000, "pending pre-saves to deliver")
+	flag.DurationVar(&o.latency, "latency", 25*time.Millisecond, "the stand-in's latency per request")
+	flag.IntVar(&o.limit, "limit", 2000, "saves per second the stand-in allows, over a rolling 30 s window")
+	flag.IntVar(&o.workers, "workers", 256, "DROPDAY_WORKERS for the run")
+	flag.Float64Var(&o.headroom, "headroom", 0.95, "DROPDAY_SPOTIFY_RATE = limit × headroom, as an operator would set it")
+	flag.DurationVar(&o.timeout, "timeout", 0, "give up after (default: 3 × N/limit + 2 min)")
+	flag.StringVar(&o.only, "only", "", "run only this store: sqlite or postgres")
+	flag.Parse()
+	o.pgDSN = os.Getenv("DROPDAY_TEST_POSTGRES_DSN")
+	if o.timeout == 0 {
+		o.timeout = 3*time.Duration(o.n/max(o.limit, 1))*time.Second + 2*time.Minute
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "dropday-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options, out io.Writer) error {
+	tmp, err := os.MkdirTemp("", "dropday-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	fmt.Fprintln(out, "building dropday …")
+	bin, err := proc.Build(ctx, tmp)
+	if err != nil {
+		return err
+	}
+	var rows []result
+	var errs []error
+	if o.only == "" || o.only == "sqlite" {
+		r, err := runOne(ctx, o, bin, tmp, "sqlite", "sqlite://"+tmp+"/sqlite/dropday.db", out)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("sqlite: %w", err))
+		} else {
+			rows = append(rows, r)
+		}
+	}
+	if o.only == "" || o.only == "postgres" {
+		if o.pgDSN == "" {
+			fmt.Fprintln(out, "PostgreSQL: skipped (set DROPDAY_TEST_POSTGRES_DSN to include it)")
+		} else if dbURL, drop, err := freshPostgres(ctx, o.pgDSN); err != nil {
+			errs = append(errs, fmt.Errorf("postgres: %w", err))
+		} else {
+			r, err := runOne(ctx, o, bin, tmp, "postgres", dbURL, out)
+			drop()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("postgres: %w", err))
+			} else {
+				rows = append(rows, r)
+			}
+		}
+	}
+	// A store that failed does not hide the other's row.
+	printTable(out, o, rows)
+	return errors.Join(errs...)
+}
+
+// result is one store's row.
+type result struct {
+	store       string
+	n           int
+	wall        time.Duration
+	delivered   int
+	failed      int
+	lost        int
+	saves       int
+	saveSpan    time.Duration
+	apiCalls    int
+	tooMany     int
+	duplicates  int
+	peakRSS     int64
+	finishedAll bool
+}
+
+func (r result) deliveriesPerSec() float64 { return float64(r.delivered) / r.wall.Seconds() }
+
+// achieved is the save rate the stand-in saw, from its first save to its last.
+func (r result) achieved() float64 {
+	if r.saveSpan <= 0 {
+		return 0
+	}
+	return float64(r.saves-1) / r.saveSpan.Seconds()
+}
+
+func runOne(ctx context.Context, o options, bin, tmp, name, dbURL string, out io.Writer) (result, error) {
+	res := result{store: name, n: o.n}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := store.Open(ctx, dbURL)
+	if err != nil {
+		return res, err
+	}
+	defer db.Close()
+	if err := store.Migrate(ctx, db, log, time.Minute); err != nil {
+		return res, err
+	}
+
+	sp := spotifytest.New(spotifytest.Options{Seed: 1})
+	defer sp.Close()
+	sp.SetLatency(o.latency)
+	sp.SetRateLimit(o.limit*int(spotifytest.RateWindow/time.Second), false)
+
+	keys, err := masterKeys()
+	if err != nil {
+		return res, err
+	}
+	k, err := vault.Parse(keys)
+	if err != nil {
+		return res, err
+	}
+	fmt.Fprintf(out, "%s: seeding %d pre-saves …\n", name, o.n)
+	now := time.Now()
+	l, err := seed.Link(ctx, db, "bench", now, now)
+	if err != nil {
+		return res, err
+	}
+	fans := make([]seed.Fan, o.n)
+	for i := range fans {
+		id := "fan" + strconv.Itoa(i)
+		fans[i] = seed.Fan{UserID: id, RefreshToken: sp.Grant(id)}
+	}
+	if err := seed.Presaves(ctx, db, k, l, fans, now); err != nil {
+		return res, err
+	}
+
+	env := map[string]string{
+		"DROPDAY_DATABASE_URL":          dbURL,
+		"DROPDAY_DATA_DIR":              tmp + "/data-" + name,
+		"DROPDAY_MASTER_KEYS":           keys,
+		"DROPDAY_SPOTIFY_CLIENT_ID":     sp.ClientID(),
+		"DROPDAY_SPOTIFY_CLIENT_SECRET": sp.ClientSecret(),
+		"DROPDAY_SPOTIFY_ACCOUNTS_URL":  sp.URL,
+		"DROPDAY_SPOTIFY_API_URL":       sp.URL,
+		"DROPDAY_WORKERS":               strconv.Itoa(o.workers),
+		"DROPDAY_SPOTIFY_RATE":          strconv.FormatFloat(float64(o.limit)*o.headroom, 'f', -1, 64),
+		"DROPDAY_SCHEDULER_INTERVAL":    "1s",
+	}
+	fmt.Fprintf(out, "%s: delivering …\n", name)
+	start := time.Now()
+	p, err := proc.Start(ctx, bin, env)
+	if err != nil {
+		return res, err
+	}
+	defer p.Kill()
+	deadline := start.Add(o.timeout)
+	for {
+		pending, err := countState(ctx, db, l.ID, models.PresavePending)
+		if err != nil {
+			return res, err
+		}
+		if pending == 0 {
+			res.finishedAll = true
+			break
+		}
+		if exited, perr := p.Exited(); exited {
+			return res, fmt.Errorf("dropday exited mid-run (%v):\n%s", perr, tail(p.Logs()))
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	res.wall = time.Since(start)
+	if res.peakRSS, err = p.PeakRSS(); err != nil {
+		return res, err
+	}
+	if err := p.Stop(30 * time.Second); err != nil {
+		fmt.Fprintf(out, "%s: %v\n", name, err)
+	}
+
+	if res.delivered, err = countState(ctx, db, l.ID, models.PresaveDelivered); err != nil {
+		return res, err
+	}
+	if res.failed, err = countState(ctx, db, l.ID, models.PresaveFailed); err != nil {
+		return res, err
+	}
+	if res.lost, err = countState(ctx, db, l.ID, models.PresavePending); err != nil {
+		return res, err
+	}
+	saved := sp.Saved()
+	res.saves = len(saved)
+	if len(saved) > 1 {
+		first, last := saved[0].At, saved[0].At
+		for _, s := range saved {
+			first, last = minTime(first, s.At), maxTime(last, s.At)
+		}
+		res.saveSpan = last.Sub(first)
+	}
+	for _, n := range sp.RequestCounts()[spotifytest.EndpointLibrary] {
+		res.apiCalls += n
+	}
+	res.tooMany = sp.RateLimited()
+	res.duplicates = sp.Duplicates()
+	return res, nil
+}
+
+func countState(ctx context.Context, db bun.IDB, linkID int64, state string) (int, error) {
+	n, err := db.NewSelect().Model((*models.Presave)(nil)).Where("link_id = ? AND state = ?", linkID, state).Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count %s: %w", state, err)
+	}
+	return int(n), nil
+}
+
+// freshPostgres creates a database for one run next to the one dsn names.
+func freshPostgres(ctx context.Context, dsn string) (string, func(), error) {
+	admin, err := store.Open(ctx, dsn)
+	if err != nil {
+		return "", nil, err
+	}
+	name := fmt.Sprintf("dropday_bench_%d_%d", os.Getpid(), time.Now().Unix())
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close()
+		return "", nil, fmt.Errorf("create database: %w", err)
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		admin.Close()
+		return "", nil, err
+	}
+	u.Path = "/" + name
+	drop := func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := admin.ExecContext(dctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			fmt.Fprintln(os.Stderr, "dropday-bench: drop", name+":", err)
+		}
+		admin.Close()
+	}
+	return u.String(), drop, nil
+}
+
+func masterKeys() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return "1:" + base64.StdEncoding.EncodeToString(b), nil
+}
+
+func printTable(out io.Writer, o options, rows []result) {
+	fmt.Fprintf(out, "\nrelease day: %d pending Spotify pre-saves; stand-in latency %s, limit %d saves/s (rolling %s); DROPDAY_WORKERS=%d, DROPDAY_SPOTIFY_RATE=%.0f\n\n",
+		o.n, o.latency, o.limit, spotifytest.RateWindow, o.workers, float64(o.limit)*o.headroom)
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "store\tpre-saves\twall\tdeliveries/s\tachieved ÷ limit\t429s (of calls)\tduplicates\tlost\tfailed\tpeak RSS\t")
+	for _, r := range rows {
+		frac := 0.0
+		if r.apiCalls > 0 {
+			frac = float64(r.tooMany) / float64(r.apiCalls)
+		}
+		fmt.Fprintf(w, "%s\t%d\t%.1fs\t%.0f\t%.2f %s\t%d (%.2f%%) %s\t%d %s\t%d %s\t%d\t%.0f MB %s\t\n",
+			r.store, r.n, r.wall.Seconds(), r.deliveriesPerSec(),
+			r.achieved()/float64(o.limit), mark(r.achieved()/float64(o.limit) >= targetRatio),
+			r.tooMany, 100*frac, mark(frac < target429),
+			r.duplicates, mark(r.duplicates == 0),
+			r.lost, mark(r.lost == 0 && r.finishedAll),
+			r.failed,
+			float64(r.peakRSS)/(1<<20), rssMark(o.n, r.peakRSS))
+	}
+	fmt.Fprintf(w, "target\t\t\t\t≥ %.2f\t< %.0f%%\t0\t0\t\t< %.0f MB for %d\t\n", targetRatio, 100*target429, targetRSSMB, targetRSSForN)
+	w.Flush()
+}
+
+func mark(ok bool) string {
+	if ok {
+		return "✓"
+	}
+	return "✗"
+}
+
+func rssMark(n int, rss int64) string {
+	if n != targetRSSForN {
+		return " "
+	}
+	return mark(float64(rss)/(1<<20) < targetRSSMB)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func tail(s string) string {
+	if i := len(s) - 4000; i > 0 {
+		return "…" + s[i:]
+	}
+	return s
+}
