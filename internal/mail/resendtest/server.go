@@ -12,6 +12,8 @@
 package resendtest
 
 import (
+	"bytes"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -432,6 +434,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.requests[ep][rec.status]++
 		s.mu.Unlock()
 	}()
+
+	// Read the body first: until it is read, net/http cannot notice that a
+	// client gave up, and a hang or a delay would never end.
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 
 	s.mu.Lock()
 	latency := s.latency
