@@ -535,7 +535,9 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, f Fault) {
 		limit := s.rate
 		s.mu.Unlock()
 		retry := max(f.RetryAfter, 1)
-		setRateHeaders(w, limit, 0, retry)
+		// The window itself frees within a second; retry-after is the advice
+		// that counts (as with a quota rather than a burst).
+		setRateHeaders(w, limit, 0, 1)
 		w.Header().Set("Retry-After", itoa(retry))
 		writeError(w, status, name, "Too many requests. You can only make "+itoa(limit)+" requests per second.")
 		return

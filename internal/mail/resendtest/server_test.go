@@ -408,7 +408,7 @@ func TestFaults(t *testing.T) {
 	s.FailNext(1, Fault{Status: 429, RetryAfter: 7})
 	a := post(t, s, "/emails", email("a@example.test", "s"))
 	wantError(t, a, 429, "rate_limit_exceeded")
-	if a.header.Get("retry-after") != "7" || a.header.Get("ratelimit-remaining") != "0" {
+	if a.header.Get("retry-after") != "7" || a.header.Get("ratelimit-remaining") != "0" || a.header.Get("ratelimit-reset") != "1" {
 		t.Fatalf("injected 429 headers %v", a.header)
 	}
 	s.FailNext(1, Fault{Status: 401, Name: "restricted_api_key"})
