@@ -23,6 +23,14 @@ type receiver struct {
 	errs   []error
 }
 
+// seen is a snapshot of what the receiver got (the handler runs on the
+// server's goroutines).
+func (rc *receiver) seen() (ids []string, events []webhook.Event, errs []error) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]string(nil), rc.ids...), append([]webhook.Event(nil), rc.events...), append([]error(nil), rc.errs...)
+}
+
 func newReceiver(t *testing.T, secret string, now func() time.Time) (*receiver, string) {
 	t.Helper()
 	v, err := webhook.NewVerifier(secret)
@@ -83,27 +91,28 @@ func TestEmitEveryType(t *testing.T) {
 			t.Fatalf("emit %s: %v, status %d", ev.Type, err, d.Status)
 		}
 	}
-	if len(rc.errs) != 0 || len(rc.events) != len(events) {
-		t.Fatalf("receiver: %d events, errors %v", len(rc.events), rc.errs)
+	_, got, errs := rc.seen()
+	if len(errs) != 0 || len(got) != len(events) {
+		t.Fatalf("receiver: %d events, errors %v", len(got), errs)
 	}
-	for i, got := range rc.events {
-		d := got.Data
-		if got.Type != events[i].Type || d.EmailID != id || d.To[0] != "fan@example.test" || d.Subject != "Out now" ||
+	for i, ev := range got {
+		d := ev.Data
+		if ev.Type != events[i].Type || d.EmailID != id || d.To[0] != "fan@example.test" || d.Subject != "Out now" ||
 			d.From != "Artist <news@example.test>" || d.Tags["broadcast"] != "b7" || d.Tags["recipient"] != "r42" ||
-			!got.CreatedAt.Equal(c.Now()) || !d.CreatedAt.Equal(c.Now()) {
-			t.Fatalf("event %d parsed as %+v", i, got)
+			!ev.CreatedAt.Equal(c.Now()) || !d.CreatedAt.Equal(c.Now()) {
+			t.Fatalf("event %d parsed as %+v", i, ev)
 		}
 	}
-	if b := rc.events[4].Data.Bounce; !b.Hard() || b.SubType != "General" {
+	if b := got[4].Data.Bounce; !b.Hard() || b.SubType != "General" {
 		t.Fatalf("default bounce %+v", b)
 	}
-	if b := rc.events[5].Data.Bounce; b.Hard() || b.SubType != "MailboxFull" {
+	if b := got[5].Data.Bounce; b.Hard() || b.SubType != "MailboxFull" {
 		t.Fatalf("soft bounce %+v", b)
 	}
-	if cl := rc.events[3].Data.Click; cl == nil || cl.Link != "https://dropday.test/r/abc?p=spotify" || cl.IPAddress != "198.51.100.7" || cl.UserAgent != "Phone" {
+	if cl := got[3].Data.Click; cl == nil || cl.Link != "https://dropday.test/r/abc?p=spotify" || cl.IPAddress != "198.51.100.7" || cl.UserAgent != "Phone" {
 		t.Fatalf("click %+v", cl)
 	}
-	if rc.events[0].Data.Bounce != nil || rc.events[0].Data.Click != nil {
+	if got[0].Data.Bounce != nil || got[0].Data.Click != nil {
 		t.Fatal("email.sent carries bounce or click")
 	}
 	if len(s.Emitted()) != len(events) || s.Emitted()[0].Type != EventSent {
@@ -141,7 +150,8 @@ func TestEmitSignedWrong(t *testing.T) {
 	// A retried delivery keeps its svix-id, so the app can drop it.
 	first, _ := s.Emit(ctx, url, ev)
 	again, _ := s.Emit(ctx, url, ev, WithID(first.ID))
-	if again.ID != first.ID || rc.ids[len(rc.ids)-1] != rc.ids[len(rc.ids)-2] {
+	ids, _, _ := rc.seen()
+	if again.ID != first.ID || ids[len(ids)-1] != first.ID || ids[len(ids)-2] != first.ID {
 		t.Fatalf("WithID: %s then %s", first.ID, again.ID)
 	}
 }
