@@ -55,7 +55,8 @@ type Error struct {
 	// none (invalid before sending, timeout, connection lost).
 	Status int
 	// Name is the provider's error name (Resend's "rate_limit_exceeded",
-	// "concurrent_idempotent_requests", ...), for telling apart errors of one Kind.
+	// "concurrent_idempotent_requests", ...), for telling apart errors of one
+	// Kind; "invalid_message" when Validate refused it before it left.
 	Name    string
 	Message string
 	// RetryAfter is how long the provider asked us to wait; 0 when it did not say.

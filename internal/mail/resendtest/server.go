@@ -135,6 +135,7 @@ type Server struct {
 	faultFrac  float64
 	fracFault  Fault
 	hold       chan struct{} // non-nil: sends wait here until it is closed
+	release    func()        // closes hold
 	held       int
 
 	keys      map[string]*idemEntry
@@ -267,24 +268,27 @@ func (s *Server) ClearFaults() {
 // idempotency key in flight, until release is called (or the server closes).
 // A held request completes even if its client has gone, as Resend finishes
 // what it accepted: the way to stage "the client timed out, was it sent?".
+// Calling Hold again before release returns the same release.
 func (s *Server) Hold() (release func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.hold == nil {
-		s.hold = make(chan struct{})
+	if s.hold != nil {
+		return s.release
 	}
-	ch := s.hold
+	ch := make(chan struct{})
 	var once sync.Once
-	return func() {
+	s.hold = ch
+	s.release = func() {
 		once.Do(func() {
 			s.mu.Lock()
 			if s.hold == ch {
-				s.hold = nil
+				s.hold, s.release = nil, nil
 			}
 			s.mu.Unlock()
 			close(ch)
 		})
 	}
+	return s.release
 }
 
 // ---- counters ----

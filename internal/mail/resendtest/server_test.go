@@ -302,6 +302,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestConcurrentIdempotentRequests(t *testing.T) {
 	s, _ := newTestServer(t, Options{})
 	release := s.Hold()
+	defer s.Hold()() // a second Hold shares the release: calling both is safe
 	defer release()
 	done := make(chan answer, 1)
 	go func() { done <- post(t, s, "/emails/batch", batchOf(2, "s"), "Idempotency-Key", "b/1") }()
