@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -50,6 +51,7 @@ type Config struct {
 	SchedulerInterval time.Duration
 	// SpotifyRate paces calls to Spotify (per second, shared by all workers).
 	SpotifyRate float64
+	Mail Mail
 	// Demo is set by `dropday demo`, never by the environment: every page shows a ribbon.
 	Demo bool
 }
@@ -63,6 +65,20 @@ type Spotify struct {
 
 // Enabled tells whether direct pre-save on Spotify is configured.
 func (s Spotify) Enabled() bool { return s.ClientID != "" }
+
+// Mail is how dropday sends email.
+type Mail struct {
+	// Driver is "outbox" (stored, shown in the admin panel) or "resend".
+	Driver string
+	// From is the sender of every email, "Name <address>" or an address.
+	From          string
+	ResendAPIKey  string
+	ResendBaseURL string
+	// ResendWebhookSecret verifies /webhooks/resend ("whsec_…").
+	ResendWebhookSecret string
+	// ResendRate is requests per second to Resend, shared by every sender.
+	ResendRate float64
+}
 
 // Var documents one environment variable; the README's table is written from these.
 type Var struct {
@@ -92,6 +108,12 @@ var Vars = []Var{
 	{"DROPDAY_SPOTIFY_CLIENT_SECRET", "", "your Spotify app's client secret"},
 	{"DROPDAY_SPOTIFY_ACCOUNTS_URL", "https://accounts.spotify.com", "Spotify's accounts service (a stand-in in tests and the demo)"},
 	{"DROPDAY_SPOTIFY_API_URL", "https://api.spotify.com", "Spotify's Web API (a stand-in in tests and the demo)"},
+	{"DROPDAY_MAIL_DRIVER", "outbox", "`outbox` keeps emails in the admin panel's Outbox (nothing leaves the machine); `resend` sends through Resend"},
+	{"DROPDAY_MAIL_FROM", "dropday <dropday@localhost>", "the sender of every email; with Resend, an address on a domain you verified there"},
+	{"DROPDAY_RESEND_API_KEY", "", "your Resend API key (`re_…`), required with the resend driver"},
+	{"DROPDAY_RESEND_BASE_URL", "https://api.resend.com", "Resend's API (a stand-in in tests and the demo)"},
+	{"DROPDAY_RESEND_WEBHOOK_SECRET", "", "the signing secret (`whsec_…`) of your Resend webhook pointing at BASE_URL/webhooks/resend; without it webhooks are refused"},
+	{"DROPDAY_RESEND_RATE", "2", "requests per second to Resend (its default limit is 2); a 429 pauses sending for its retry-after"},
 }
 
 // Load reads the environment, applies flags from args, and validates.
@@ -227,6 +249,36 @@ func Load(getenv func(string) string, args []string) (*Config, error) {
 		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad(name, "%q is not an http(s) URL", v)
 		}
+	}
+	c.Mail = Mail{
+		Driver:              def("DROPDAY_MAIL_DRIVER"),
+		From:                def("DROPDAY_MAIL_FROM"),
+		ResendAPIKey:        strings.TrimSpace(getenv("DROPDAY_RESEND_API_KEY")),
+		ResendBaseURL:       strings.TrimRight(def("DROPDAY_RESEND_BASE_URL"), "/"),
+		ResendWebhookSecret: strings.TrimSpace(getenv("DROPDAY_RESEND_WEBHOOK_SECRET")),
+	}
+	switch c.Mail.Driver {
+	case "outbox":
+	case "resend":
+		if c.Mail.ResendAPIKey == "" {
+			bad("DROPDAY_RESEND_API_KEY", "is required when DROPDAY_MAIL_DRIVER is resend")
+		}
+	default:
+		bad("DROPDAY_MAIL_DRIVER", "%q must be outbox or resend", c.Mail.Driver)
+	}
+	if a, err := mail.ParseAddress(c.Mail.From); err != nil || !strings.Contains(a.Address, "@") {
+		bad("DROPDAY_MAIL_FROM", "%q is not an email address like Mara Lune <news@example.com>", c.Mail.From)
+	}
+	if u, err := url.Parse(c.Mail.ResendBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("DROPDAY_RESEND_BASE_URL", "%q is not an http(s) URL", c.Mail.ResendBaseURL)
+	}
+	if sec := c.Mail.ResendWebhookSecret; sec != "" && !strings.HasPrefix(sec, "whsec_") {
+		bad("DROPDAY_RESEND_WEBHOOK_SECRET", "must start with whsec_ (copy it from the webhook's page in Resend)")
+	}
+	if r, err := strconv.ParseFloat(def("DROPDAY_RESEND_RATE"), 64); err != nil || r <= 0 {
+		bad("DROPDAY_RESEND_RATE", "%q must be a number of requests per second above 0", def("DROPDAY_RESEND_RATE"))
+	} else {
+		c.Mail.ResendRate = r
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("configuration is not valid:\n  %w", joinIndented(errs))

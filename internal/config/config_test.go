@@ -64,3 +64,29 @@ func TestTrustedProxiesAndURLs(t *testing.T) {
 		t.Fatalf("dialect = %s", d)
 	}
 }
+
+func TestMail(t *testing.T) {
+	c, err := Load(env(nil), nil)
+	if err != nil || c.Mail.Driver != "outbox" || c.Mail.ResendRate != 2 || c.Mail.ResendBaseURL != "https://api.resend.com" {
+		t.Fatalf("mail defaults = %+v, %v", c.Mail, err)
+	}
+	_, err = Load(env(map[string]string{
+		"DROPDAY_MAIL_DRIVER":           "resend",
+		"DROPDAY_MAIL_FROM":             "not an address",
+		"DROPDAY_RESEND_WEBHOOK_SECRET": "s3cret",
+		"DROPDAY_RESEND_RATE":           "0",
+	}), nil)
+	for _, want := range []string{"DROPDAY_RESEND_API_KEY: is required", "DROPDAY_MAIL_FROM", "DROPDAY_RESEND_WEBHOOK_SECRET", "DROPDAY_RESEND_RATE"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s:\n%v", want, err)
+		}
+	}
+	if _, err := Load(env(map[string]string{"DROPDAY_MAIL_DRIVER": "smtp"}), nil); err == nil || !strings.Contains(err.Error(), "must be outbox or resend") {
+		t.Errorf("unknown driver: %v", err)
+	}
+	c, err = Load(env(map[string]string{"DROPDAY_MAIL_DRIVER": "resend", "DROPDAY_RESEND_API_KEY": "re_123",
+		"DROPDAY_MAIL_FROM": "Mara Lune <news@example.com>", "DROPDAY_RESEND_RATE": "10"}), nil)
+	if err != nil || c.Mail.ResendRate != 10 || c.Mail.From != "Mara Lune <news@example.com>" {
+		t.Fatalf("resend config = %+v, %v", c.Mail, err)
+	}
+}
