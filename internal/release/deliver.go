@@ -15,6 +15,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/dropday/dropday/internal/jobs"
+	"github.com/dropday/dropday/internal/pace"
 	"github.com/dropday/dropday/internal/platform"
 	"github.com/dropday/dropday/internal/presave"
 	"github.com/dropday/dropday/internal/store"
@@ -48,7 +49,7 @@ type Deliverer struct {
 	Vault   *vault.Keyring
 	Clients map[string]platform.Client
 	// Limits paces calls per platform; a platform without one is not paced.
-	Limits map[string]*Limiter
+	Limits map[string]*pace.Limiter
 	Now    func() time.Time
 	Log    *slog.Logger
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dropday/dropday/internal/config"
 	"github.com/dropday/dropday/internal/jobs"
+	"github.com/dropday/dropday/internal/pace"
 	"github.com/dropday/dropday/internal/platform"
 	"github.com/dropday/dropday/internal/store"
 	"github.com/dropday/dropday/internal/vault"
@@ -31,7 +32,7 @@ type Engine struct {
 func NewEngine(cfg *config.Config, db *bun.DB, k *vault.Keyring, clients map[string]platform.Client, now func() time.Time, log *slog.Logger) *Engine {
 	q := &jobs.Queue{DB: db, Now: now, Lease: cfg.JobLease}
 	d := &Deliverer{DB: db, Vault: k, Clients: clients, Now: now, Log: log,
-		Limits: map[string]*Limiter{"spotify": NewLimiter(cfg.SpotifyRate, nil)}}
+		Limits: map[string]*pace.Limiter{"spotify": pace.NewLimiter(cfg.SpotifyRate, nil)}}
 	r := &jobs.Runner{Queue: q, Handlers: map[string]jobs.HandlerFunc{KindDeliver: d.Work},
 		Concurrency: cfg.Workers, Log: log,
 		// Jobs of a killed instance come back soon after their lease ends.

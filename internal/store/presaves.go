@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -78,9 +80,17 @@ func SetPresaveCredential(ctx context.Context, db bun.IDB, id int64, sealed []by
 }
 
 // PresaveByRevokeToken finds the pre-save a fan's undo link points at.
+// The token is the one shown at consent, or one a release-day email carried
+// (each email has its own, because the consent's is stored only hashed).
 func PresaveByRevokeToken(ctx context.Context, db bun.IDB, tokenHash string) (*models.Presave, error) {
 	p := new(models.Presave)
-	if err := db.NewSelect().Model(p).Where("revoke_token_hash = ?", tokenHash).Scan(ctx); err != nil {
+	err := db.NewSelect().Model(p).Where("revoke_token_hash = ?", tokenHash).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = db.NewSelect().Model(p).
+			Where("id = (SELECT r.presave_id FROM broadcast_recipients AS r WHERE r.revoke_token_hash = ? AND r.revoke_token_hash <> '')", tokenHash).
+			Scan(ctx)
+	}
+	if err != nil {
 		return nil, notFound("presave by revoke token", err)
 	}
 	return p, nil

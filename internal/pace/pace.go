@@ -1,4 +1,6 @@
-package release
+// Package pace is the one pace per platform or provider that every worker of
+// an instance shares: a token bucket, and a pause a 429 sets for everyone.
+package pace
 
 import (
 	"context"
