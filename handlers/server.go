@@ -12,6 +12,7 @@ import (
 
 	"github.com/dropday/dropday/internal/artwork"
 	"github.com/dropday/dropday/internal/auth"
+	"github.com/dropday/dropday/internal/broadcast"
 	"github.com/dropday/dropday/internal/config"
 	"github.com/dropday/dropday/internal/keys"
 	"github.com/dropday/dropday/internal/presave"
@@ -32,6 +33,8 @@ type Deps struct {
 	Presave *presave.Flow
 	// Release is release day: the panel's "deliver now" and its progress.
 	Release *release.Engine
+	// Broadcast is the release-day email.
+	Broadcast *broadcast.Service
 }
 
 // Server holds the dependencies and the per-process limiters.

@@ -16,6 +16,7 @@ import (
 	"github.com/dropday/dropday/internal/accounts"
 	"github.com/dropday/dropday/internal/artwork"
 	"github.com/dropday/dropday/internal/auth"
+	"github.com/dropday/dropday/internal/broadcast"
 	"github.com/dropday/dropday/internal/config"
 	"github.com/dropday/dropday/internal/keys"
 	"github.com/dropday/dropday/internal/platform/registry"
@@ -61,16 +62,26 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks ...b
 	for key := range clients {
 		log.Info("direct pre-save is on", "platform", key)
 	}
+	eng := release.NewEngine(cfg, db, keyring, clients, time.Now, log)
+	emails, err := broadcast.New(cfg, db, secret, time.Now, log)
+	if err != nil {
+		return err
+	}
+	// The release-day email is worked by the same workers and ticked by the same scheduler.
+	emails.Notify = eng.Runner
+	eng.Also(broadcast.KindSend, emails.Work, emails.Tick)
+	log.Info("email", "driver", cfg.Mail.Driver, "from", cfg.Mail.From)
 	deps := handlers.Deps{
-		Config:  cfg,
-		DB:      db,
-		Log:     log,
-		Now:     time.Now,
-		Hasher:  auth.NewHasher(cfg.BcryptCost),
-		Secret:  secret,
-		Artwork: &artwork.Store{Dir: filepath.Join(cfg.DataDir, "artwork"), MaxBytes: cfg.MaxArtworkBytes},
-		Presave: &presave.Flow{DB: db, Vault: keyring, Clients: clients, Now: time.Now},
-		Release: release.NewEngine(cfg, db, keyring, clients, time.Now, log),
+		Config:    cfg,
+		DB:        db,
+		Log:       log,
+		Now:       time.Now,
+		Hasher:    auth.NewHasher(cfg.BcryptCost),
+		Secret:    secret,
+		Artwork:   &artwork.Store{Dir: filepath.Join(cfg.DataDir, "artwork"), MaxBytes: cfg.MaxArtworkBytes},
+		Presave:   &presave.Flow{DB: db, Vault: keyring, Clients: clients, Now: time.Now},
+		Release:   eng,
+		Broadcast: emails,
 	}
 	for _, h := range hooks {
 		if err := h(ctx, deps); err != nil {

@@ -19,8 +19,12 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/dropday/dropday/internal/auth"
+	"github.com/dropday/dropday/internal/config"
 	"github.com/dropday/dropday/internal/jobs"
+	"github.com/dropday/dropday/internal/keys"
 	"github.com/dropday/dropday/internal/mail"
+	"github.com/dropday/dropday/internal/mail/driver"
+	"github.com/dropday/dropday/internal/pace"
 	"github.com/dropday/dropday/internal/store"
 	"github.com/dropday/dropday/models"
 )
@@ -292,4 +296,19 @@ const maxAttempts = 12
 
 func batchKey(broadcastID int64, batch int) string {
 	return "dropday-broadcast-" + strconv.FormatInt(broadcastID, 10) + "-batch-" + strconv.Itoa(batch)
+}
+
+// New builds the engine from the configuration: the configured mail driver,
+// paced at DROPDAY_RESEND_RATE (the outbox needs no pace).
+func New(cfg *config.Config, db *bun.DB, secret keys.Secret, now func() time.Time, log *slog.Logger) (*Service, error) {
+	snd, err := driver.New(cfg.Mail, db, now)
+	if err != nil {
+		return nil, err
+	}
+	rate := 0.0
+	if cfg.Mail.Driver == "resend" {
+		rate = cfg.Mail.ResendRate
+	}
+	return &Service{DB: db, Sender: snd, Pace: pace.NewLimiter(rate, now), Secret: secret.Derive("broadcast-tokens"),
+		BaseURL: cfg.BaseURL.String(), From: cfg.Mail.From, Now: now, Log: log}, nil
 }

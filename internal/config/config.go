@@ -51,7 +51,7 @@ type Config struct {
 	SchedulerInterval time.Duration
 	// SpotifyRate paces calls to Spotify (per second, shared by all workers).
 	SpotifyRate float64
-	Mail Mail
+	Mail        Mail
 	// Demo is set by `dropday demo`, never by the environment: every page shows a ribbon.
 	Demo bool
 }

@@ -62,6 +62,15 @@ func (e *Engine) Run(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// Also adds another kind of job to this instance's workers and a task to
+// the scheduler's tick (the release-day email). Call it before Run.
+func (e *Engine) Also(kind string, h jobs.HandlerFunc, tick func(context.Context) error) {
+	e.Runner.Handlers[kind] = h
+	if tick != nil {
+		e.Scheduler.Also = append(e.Scheduler.Also, tick)
+	}
+}
+
 // DeliverNow starts a link's delivery at once (the panel's "deliver now").
 func (e *Engine) DeliverNow(ctx context.Context, l *models.Link) (int, error) {
 	return DeliverNow(ctx, e.Queue.DB, l, e.Deliverer.Now(), e.Runner)

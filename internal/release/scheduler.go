@@ -28,6 +28,9 @@ type Scheduler struct {
 	Log      *slog.Logger
 	// Elector decides which instance ticks; nil means this one always does.
 	Elector gocron.Elector
+	// Also runs at every tick after the links are released (the broadcasts
+	// that are due, for one), on the elected instance only.
+	Also []func(context.Context) error
 }
 
 // Tick releases every live link whose time has come: it enqueues the link's
@@ -54,6 +57,16 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// tickAll releases due links, then runs the other ticks; one failing does
+// not keep the others from running.
+func (s *Scheduler) tickAll(ctx context.Context) error {
+	errs := []error{s.Tick(ctx)}
+	for _, f := range s.Also {
+		errs = append(errs, f(ctx))
+	}
+	return errors.Join(errs...)
 }
 
 // Housekeeping removes what nobody needs any more.
@@ -96,7 +109,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			gocron.WithStartAt(gocron.WithStartImmediately()))
 		return err
 	}
-	if err := add("release", interval, s.Tick); err != nil {
+	if err := add("release", interval, s.tickAll); err != nil {
 		return err
 	}
 	if err := add("housekeeping", time.Hour, s.Housekeeping); err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/dropday/dropday/internal/apitokens"
 	"github.com/dropday/dropday/internal/artwork"
 	"github.com/dropday/dropday/internal/auth"
+	"github.com/dropday/dropday/internal/broadcast"
 	"github.com/dropday/dropday/internal/config"
 	"github.com/dropday/dropday/internal/keys"
 	"github.com/dropday/dropday/internal/platform/registry"
@@ -65,6 +66,8 @@ type App struct {
 	Spotify *spotifytest.Server
 	Vault   *vault.Keyring
 	Release *release.Engine
+	// Broadcast is the release-day email engine (outbox driver unless the config says otherwise).
+	Broadcast *broadcast.Service
 }
 
 // Options tweak New.
@@ -148,6 +151,12 @@ func New(t testing.TB, opts ...Options) *App {
 	clients := registry.New(cfg, registry.HTTPClient())
 	a.Release = release.NewEngine(cfg, db, a.Vault, clients, clock.Now, log)
 	a.Release.Runner.PollInterval = 50 * time.Millisecond
+	a.Broadcast, err = broadcast.New(cfg, db, secret, clock.Now, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Broadcast.Notify = a.Release.Runner
+	a.Release.Also(broadcast.KindSend, a.Broadcast.Work, a.Broadcast.Tick)
 	if o.Deliver {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
@@ -155,7 +164,7 @@ func New(t testing.TB, opts ...Options) *App {
 		t.Cleanup(func() { cancel(); <-done })
 	}
 	h = handlers.New(handlers.Deps{
-		Config: cfg, DB: db, Log: log, Now: clock.Now, Release: a.Release,
+		Config: cfg, DB: db, Log: log, Now: clock.Now, Release: a.Release, Broadcast: a.Broadcast,
 		Presave: &presave.Flow{DB: db, Vault: a.Vault, Clients: clients, Now: clock.Now},
 		Hasher:  auth.NewHasher(cfg.BcryptCost), Secret: secret,
 		Artwork: &artwork.Store{Dir: filepath.Join(dataDir, "artwork"), MaxBytes: cfg.MaxArtworkBytes},
