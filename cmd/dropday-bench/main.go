@@ -51,17 +51,24 @@ type options struct {
 	timeout  time.Duration
 	pgDSN    string
 	only     string
+
+	mailN       int
+	mailRate    int // requests per second the Resend stand-in allows
+	mailLatency time.Duration
 }
 
 func main() {
 	var o options
-	flag.IntVar(&o.n, "n", 100_000, "pending pre-saves to deliver")
+	flag.IntVar(&o.n, "n", 100_000, "pending pre-saves to deliver (0 skips the run)")
 	flag.DurationVar(&o.latency, "latency", 25*time.Millisecond, "the stand-in's latency per request")
 	flag.IntVar(&o.limit, "limit", 2000, "saves per second the stand-in allows, over a rolling 30 s window")
 	flag.IntVar(&o.workers, "workers", 256, "DROPDAY_WORKERS for the run")
 	flag.Float64Var(&o.headroom, "headroom", 0.95, "DROPDAY_SPOTIFY_RATE = limit × headroom, as an operator would set it")
 	flag.DurationVar(&o.timeout, "timeout", 0, "give up after (default: 3 × N/limit + 2 min)")
 	flag.StringVar(&o.only, "only", "", "run only this store: sqlite or postgres")
+	flag.IntVar(&o.mailN, "mail-n", 100_000, "subscribers of the release-day email run (0 skips it)")
+	flag.IntVar(&o.mailRate, "mail-rate", 10, "requests per second the Resend stand-in allows (100 emails each)")
+	flag.DurationVar(&o.mailLatency, "mail-latency", 25*time.Millisecond, "the Resend stand-in's latency per request")
 	flag.Parse()
 	o.pgDSN = os.Getenv("DROPDAY_TEST_POSTGRES_DSN")
 	if o.timeout == 0 {
@@ -87,32 +94,61 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	var rows []result
+	var mailRows []mailResult
 	var errs []error
+	// fresh gives each run its own empty database.
+	type store struct {
+		name  string
+		fresh func(run string) (string, func(), error)
+	}
+	var stores []store
 	if o.only == "" || o.only == "sqlite" {
-		r, err := runOne(ctx, o, bin, tmp, "sqlite", "sqlite://"+tmp+"/sqlite/dropday.db", out)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("sqlite: %w", err))
-		} else {
-			rows = append(rows, r)
-		}
+		stores = append(stores, store{"sqlite", func(run string) (string, func(), error) {
+			return "sqlite://" + tmp + "/sqlite-" + run + "/dropday.db", func() {}, nil
+		}})
 	}
 	if o.only == "" || o.only == "postgres" {
 		if o.pgDSN == "" {
 			fmt.Fprintln(out, "PostgreSQL: skipped (set DROPDAY_TEST_POSTGRES_DSN to include it)")
-		} else if dbURL, drop, err := freshPostgres(ctx, o.pgDSN); err != nil {
-			errs = append(errs, fmt.Errorf("postgres: %w", err))
 		} else {
-			r, err := runOne(ctx, o, bin, tmp, "postgres", dbURL, out)
-			drop()
-			if err != nil {
-				errs = append(errs, fmt.Errorf("postgres: %w", err))
-			} else {
+			stores = append(stores, store{"postgres", func(string) (string, func(), error) { return freshPostgres(ctx, o.pgDSN) }})
+		}
+	}
+	for _, st := range stores {
+		if o.n > 0 {
+			dbURL, drop, err := st.fresh("deliver")
+			if err == nil {
+				var r result
+				r, err = runOne(ctx, o, bin, tmp, st.name, dbURL, out)
+				drop()
 				rows = append(rows, r)
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s deliveries: %w", st.name, err))
+				rows = rows[:max(0, len(rows)-1)]
+			}
+		}
+		if o.mailN > 0 {
+			dbURL, drop, err := st.fresh("email")
+			if err == nil {
+				var r mailResult
+				r, err = runMail(ctx, o, bin, tmp, st.name, dbURL, out)
+				drop()
+				mailRows = append(mailRows, r)
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s email: %w", st.name, err))
+				mailRows = mailRows[:max(0, len(mailRows)-1)]
 			}
 		}
 	}
-	// A store that failed does not hide the other's row.
-	printTable(out, o, rows)
+	// A store that failed does not hide the others' rows.
+	if len(rows) > 0 {
+		printTable(out, o, rows)
+	}
+	if len(mailRows) > 0 {
+		printMailTable(out, o, mailRows)
+	}
 	return errors.Join(errs...)
 }
 

@@ -54,8 +54,9 @@ type Service struct {
 	Log     *slog.Logger
 	// Notify wakes the workers when a broadcast starts (nil: they find it at their next poll).
 	Notify Notifier
-	// Budget bounds one job run; the job then yields and continues where it
-	// stopped, so a shutdown never waits for a whole broadcast (default 10 s).
+	// Budget bounds one job run, well inside the job's lease; the job then
+	// yields and continues where it stopped (default 1 min). A shutdown ends
+	// the run after the batch in flight (jobs.Stopping).
 	Budget time.Duration
 }
 

@@ -28,6 +28,9 @@ type Letter struct {
 	To, Platform string
 	// Unsubscribe and Revoke are the recipient's raw tokens ("" = no revoke link).
 	Unsubscribe, Revoke string
+	// BodyHTML is the rendered body when the caller has it already (it is
+	// the same for every recipient of a batch); "" renders it.
+	BodyHTML string
 }
 
 // token derives a recipient's link token from the server secret: unguessable,
@@ -71,9 +74,12 @@ func escape(s string) string {
 // Render builds one recipient's message: HTML and text parts, the one-click
 // unsubscribe headers (RFC 8058), and the button to their platform.
 func (s *Service) Render(ctx context.Context, l Letter) (mail.Message, error) {
-	body, err := bodyHTML(l.Broadcast)
-	if err != nil {
-		return mail.Message{}, err
+	body := l.BodyHTML
+	if body == "" {
+		var err error
+		if body, err = bodyHTML(l.Broadcast); err != nil {
+			return mail.Message{}, err
+		}
 	}
 	unsub := s.BaseURL + "/unsubscribe/" + l.Unsubscribe
 	revoke := ""

@@ -28,7 +28,7 @@ func (s *Service) Work(ctx context.Context, job jobs.Job) error {
 	}
 	budget := s.Budget
 	if budget <= 0 {
-		budget = 10 * time.Second
+		budget = time.Minute
 	}
 	until := time.Now().Add(budget)
 	for {
@@ -56,6 +56,11 @@ func (s *Service) Work(ctx context.Context, job jobs.Job) error {
 		if err := s.sendBatch(ctx, job, b, rs); err != nil {
 			return err
 		}
+		select {
+		case <-jobs.Stopping(ctx):
+			return jobs.Snooze(0) // shutting down: the next run (here or elsewhere) goes on
+		default:
+		}
 		if time.Now().After(until) {
 			return jobs.Snooze(0)
 		}
@@ -68,9 +73,13 @@ func (s *Service) sendBatch(ctx context.Context, job jobs.Job, b *models.Broadca
 	if err != nil {
 		return err
 	}
+	body, err := bodyHTML(b) // once per batch, not once per fan
+	if err != nil {
+		return err
+	}
 	msgs := make([]mail.Message, len(rs))
 	for i, r := range rs {
-		l := Letter{Broadcast: b, Link: l, To: r.Email, Platform: r.Platform,
+		l := Letter{Broadcast: b, Link: l, To: r.Email, Platform: r.Platform, BodyHTML: body,
 			Unsubscribe: token(s.Secret, "unsubscribe", b.ID, r.SubscriberID)}
 		if r.PresaveID != nil {
 			l.Revoke = token(s.Secret, "revoke", b.ID, *r.PresaveID)

@@ -28,6 +28,17 @@ func (e *snoozeError) Error() string { return fmt.Sprintf("jobs: snooze for %s",
 // Retry-After.
 func Snooze(d time.Duration) error { return &snoozeError{d: d} }
 
+type stoppingKey struct{}
+
+// Stopping returns a channel closed once the runner running this handler has
+// been asked to stop (nil, never closed, outside a runner). A handler that
+// loops should yield at its next checkpoint (return Snooze(0)), so a
+// shutdown waits for one step, not the whole loop.
+func Stopping(ctx context.Context) <-chan struct{} {
+	ch, _ := ctx.Value(stoppingKey{}).(<-chan struct{})
+	return ch
+}
+
 type cancelError struct{ err error }
 
 func (e *cancelError) Error() string { return e.err.Error() }
@@ -141,6 +152,9 @@ func (r *Runner) Run(ctx context.Context) error {
 	// grace period is over.
 	hardCtx, hardCancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer hardCancel()
+	// A long handler (one that loops over batches) may still want to stop
+	// at its next checkpoint when the runner is asked to: Stopping tells it.
+	hardCtx = context.WithValue(hardCtx, stoppingKey{}, ctx.Done())
 	done := make(chan struct{}, conc) // never blocks a worker, even after Run returns
 	inflight := 0
 	// Successes are recorded in batches by one completer, which signals

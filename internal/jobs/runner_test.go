@@ -328,3 +328,38 @@ func TestRunnerJobTimeout(t *testing.T) {
 		}
 	})
 }
+
+// A looping handler learns that the runner was asked to stop, and yields.
+func TestRunnerTellsHandlersItIsStopping(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		q, _ := newQueue(db)
+		enqueue(t, db, t0, "loop", nil, jobs.Opts{})
+		started := make(chan int64, 1)
+		var sawStop atomic.Bool
+		r := &jobs.Runner{Queue: q, Log: testdb.Logger(), Handlers: map[string]jobs.HandlerFunc{
+			"loop": func(ctx context.Context, j jobs.Job) error {
+				started <- j.ID
+				select {
+				case <-jobs.Stopping(ctx):
+					sawStop.Store(true)
+					return jobs.Snooze(0)
+				case <-time.After(10 * time.Second):
+					return nil
+				}
+			}}}
+		if jobs.Stopping(context.Background()) != nil {
+			t.Error("Stopping outside a runner is not nil")
+		}
+		stop := start(t, r)
+		recv(t, started, "the loop")
+		began := time.Now()
+		stop()
+		if !sawStop.Load() || time.Since(began) > 5*time.Second {
+			t.Fatalf("handler saw the stop: %v, after %s", sawStop.Load(), time.Since(began))
+		}
+		counts, err := q.Counts(context.Background())
+		if err != nil || counts[jobs.StateAvailable] != 1 {
+			t.Errorf("the yielded job should wait for the next run: %v %v", counts, err)
+		}
+	})
+}

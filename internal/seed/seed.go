@@ -84,3 +84,45 @@ func Presaves(ctx context.Context, db *bun.DB, k *vault.Keyring, l *models.Link,
 	}
 	return nil
 }
+
+// Subscribers signs n fans up for the link's email (as the landing page's
+// signup does), in batches, and returns their addresses.
+func Subscribers(ctx context.Context, db *bun.DB, l *models.Link, n int, now time.Time) ([]string, error) {
+	emails := make([]string, 0, n)
+	for start := 0; start < n; start += batch {
+		subs := make([]models.Subscriber, 0, batch)
+		for i := start; i < min(start+batch, n); i++ {
+			e := fmt.Sprintf("fan%07d@example.com", i)
+			emails = append(emails, e)
+			p := "spotify"
+			if i%4 == 3 {
+				p = "apple_music"
+			}
+			subs = append(subs, models.Subscriber{WorkspaceID: l.WorkspaceID, Email: e, Platform: p,
+				Status: models.SubscriberActive, CreatedAt: now, UpdatedAt: now})
+		}
+		if _, err := db.NewInsert().Model(&subs).Returning("id").Exec(ctx); err != nil {
+			return nil, fmt.Errorf("seed: insert subscribers: %w", err)
+		}
+		signups := make([]models.Signup, len(subs))
+		for i, s := range subs {
+			signups[i] = models.Signup{WorkspaceID: l.WorkspaceID, LinkID: l.ID, SubscriberID: s.ID, Platform: s.Platform,
+				ConsentVersion: "signup-v1", ConsentedAt: now, CreatedAt: now}
+		}
+		if _, err := db.NewInsert().Model(&signups).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("seed: insert signups: %w", err)
+		}
+	}
+	return emails, nil
+}
+
+// Broadcast schedules the link's release-day email to go out at sendAt.
+func Broadcast(ctx context.Context, db bun.IDB, l *models.Link, sendAt, now time.Time) (*models.Broadcast, error) {
+	b := &models.Broadcast{WorkspaceID: l.WorkspaceID, LinkID: l.ID, Subject: l.Title + " is out",
+		Body: "It's here. **" + l.Title + "** — thank you for waiting.", BodyFormat: models.FormatMarkdown,
+		State: models.BroadcastScheduled, SendAt: &sendAt, CreatedAt: now, UpdatedAt: now}
+	if err := store.SaveBroadcastDraft(ctx, db, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
