@@ -24,6 +24,8 @@ type adminCtx struct {
 	session    *models.Session
 	member     *models.Member
 	workspaces []models.Member
+	// outbox: the outbox mail driver is on, so the sidebar offers the Outbox.
+	outbox bool
 }
 
 func (a *adminCtx) workspaceID() int64 { return a.member.WorkspaceID }
@@ -34,7 +36,7 @@ func adminOf(c echo.Context) *adminCtx { return c.Get(ctxAdmin).(*adminCtx) }
 func layoutFor(c echo.Context, nav string) layouts.Admin {
 	a := adminOf(c)
 	return layouts.Admin{CSRF: csrfToken(c), User: a.user, Workspace: a.member.Workspace,
-		Role: a.member.Role, Workspaces: a.workspaces, Nav: nav}
+		Role: a.member.Role, Workspaces: a.workspaces, Nav: nav, Outbox: a.outbox}
 }
 
 // requireAdmin loads the session from its cookie, or sends the browser to /login.
@@ -57,6 +59,7 @@ func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		a.outbox = s.Config.Mail.Driver == "outbox"
 		c.Set(ctxAdmin, a)
 		c.Set(ctxLogger, loggerOf(c, s.Log).With("user_id", a.user.ID, "workspace_id", a.workspaceID()))
 		c.Response().Header().Set("Cache-Control", "no-store")

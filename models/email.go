@@ -86,7 +86,9 @@ type Recipient struct {
 type OutboxMessage struct {
 	bun.BaseModel `bun:"table:outbox_messages"`
 
-	ID             int64             `bun:"id,pk,autoincrement"`
+	ID int64 `bun:"id,pk,autoincrement"`
+	// WorkspaceID is whose outbox shows it (nil: account email, such as a password reset).
+	WorkspaceID    *int64            `bun:"workspace_id"`
 	MessageID      string            `bun:"message_id,notnull"`
 	IdempotencyKey string            `bun:"idempotency_key,notnull"`
 	Sender         string            `bun:"sender,notnull"`

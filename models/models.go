@@ -75,6 +75,19 @@ type Invite struct {
 	AcceptedAt  *time.Time `bun:"accepted_at"`
 }
 
+// PasswordReset is a single-use, expiring link mailed to an admin who forgot
+// their password. The link holds the token; the row its hash.
+type PasswordReset struct {
+	bun.BaseModel `bun:"table:password_resets"`
+
+	ID        int64      `bun:"id,pk,autoincrement"`
+	UserID    int64      `bun:"user_id,notnull"`
+	TokenHash string     `bun:"token_hash,notnull"`
+	CreatedAt time.Time  `bun:"created_at,notnull"`
+	ExpiresAt time.Time  `bun:"expires_at,notnull"`
+	UsedAt    *time.Time `bun:"used_at"`
+}
+
 // Link states.
 const (
 	LinkDraft    = "draft"
