@@ -23,6 +23,9 @@ func demoCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout i
 	cfg.Demo = true
 	cfg.DataDir = filepath.Join(cfg.DataDir, "demo")
 	cfg.DatabaseURL = "sqlite://" + filepath.Join(cfg.DataDir, "dropday.db")
+	// The demo's fans are made up: their emails stay in the Outbox whatever
+	// driver the environment names, so the demo can never mail anyone.
+	cfg.Mail.Driver = "outbox"
 
 	// The Spotify stand-in, on its own loopback port, with a consent page and a few fake fans.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -55,10 +58,12 @@ func demoCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout i
                (releases at %s, in %d minutes: pre-save on Spotify, or leave an email)
   Admin panel  %s
                email %s   password %s
+  Email        the release-day email goes to everyone who signed up, at the release;
+               it stays in the admin panel's Outbox (%s): nothing leaves this machine
   Data         %s (delete it to start over)
 
 `, cfg.URL("/"+s.Slug), s.ReleaseAt.Local().Format("15:04"), int(demo.ReleaseIn.Minutes()),
-			cfg.URL("/login"), s.Email, s.Password, cfg.DataDir)
+			cfg.URL("/login"), s.Email, s.Password, cfg.URL("/admin/outbox"), cfg.DataDir)
 		return nil
 	}
 	return serve(ctx, cfg, log, seed)

@@ -94,7 +94,34 @@ func Seed(ctx context.Context, db *bun.DB, h *auth.Hasher, art *artwork.Store, n
 			return Seeded{}, err
 		}
 	}
+	if err := seedBroadcast(ctx, db, l, now); err != nil {
+		return Seeded{}, err
+	}
 	return Seeded{Email: Email, Password: pw, Slug: Slug, ReleaseAt: release}, nil
+}
+
+// seedBroadcast schedules the demo link's release-day email for its release
+// time, so a fan who signs up finds it in the Outbox when the link releases.
+// One a previous demo run finished is replaced; one the newcomer is editing
+// or sending is left alone.
+func seedBroadcast(ctx context.Context, db *bun.DB, l *models.Link, now time.Time) error {
+	b, err := store.BroadcastForLink(ctx, db, l.WorkspaceID, l.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return err
+	case b.State == models.BroadcastSent || b.State == models.BroadcastCancelled:
+		if err := store.DeleteBroadcast(ctx, db, b.ID); err != nil {
+			return err
+		}
+	default:
+		return nil
+	}
+	return store.SaveBroadcastDraft(ctx, db, &models.Broadcast{WorkspaceID: l.WorkspaceID, LinkID: l.ID,
+		Subject: l.Title + " is out now", BodyFormat: models.FormatMarkdown, State: models.BroadcastScheduled,
+		Body: "Hi,\n\n**" + l.Title + "** is out now — thank you for waiting with me.\n\n" +
+			"Press the button below and it opens on your platform. See you at the show,\n\n" + l.Artist,
+		CreatedAt: now, UpdatedAt: now})
 }
 
 // Cover draws the demo artwork: a dusk sky, a setting sun and a road.

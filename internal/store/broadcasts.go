@@ -82,3 +82,9 @@ func DueBroadcasts(ctx context.Context, db bun.IDB, now time.Time, limit int) ([
 	}
 	return bs, nil
 }
+
+// DeleteBroadcast removes a broadcast and its recipients (the demo replaces a finished one).
+func DeleteBroadcast(ctx context.Context, db bun.IDB, id int64) error {
+	res, err := db.NewDelete().Model((*models.Broadcast)(nil)).Where("id = ?", id).Exec(ctx)
+	return mustAffect("delete broadcast", res, err)
+}
