@@ -21,7 +21,7 @@ func Suppress(ctx context.Context, db bun.IDB, email, reason, detail string, now
 		Set("reason = EXCLUDED.reason").
 		Set("detail = EXCLUDED.detail").
 		Set("created_at = EXCLUDED.created_at").
-		Where("suppressions.reason <> ?", models.SuppressedBounce).
+		Where("?TableAlias.reason <> ?", models.SuppressedBounce).
 		Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("store: suppress: %w", err)
