@@ -56,4 +56,3 @@ func (s *Server) resendWebhook(c echo.Context) error {
 	log.Debug("resend webhook", "svix_id", id, "type", ev.Type, "outcome", string(out))
 	return c.JSON(http.StatusOK, map[string]string{"outcome": string(out)})
 }
-
