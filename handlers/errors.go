@@ -52,7 +52,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if status >= 500 {
 		log.Error("request failed", "err", err, "status", status)
 	}
-	if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+	if p := c.Request().URL.Path; strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/webhooks/") {
 		_ = c.JSON(status, apiError{apiErrorBody{Code: code, Message: msg, Field: field}})
 		return
 	}

@@ -72,6 +72,16 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/revoke/:token", s.revokePage)
 	e.POST("/revoke/:token", s.revokeSubmit, s.sameOrigin)
 
+	// The fan's email: RFC 8058 unsubscribe. The POST takes no CSRF or Origin
+	// check (mail providers send the one-click POST from their servers); the
+	// GET only shows the button, because mail scanners fetch links.
+	e.GET("/unsubscribe/:token", s.unsubscribePage)
+	e.POST("/unsubscribe/:token", s.unsubscribeSubmit)
+	e.POST("/unsubscribe/:token/resubscribe", s.resubscribeSubmit, s.sameOrigin)
+
+	// The mail service's signed delivery events (Svix): the signature is the authority.
+	e.POST("/webhooks/resend", s.resendWebhook)
+
 	// The fan's pages: last, so every fixed path above wins over a slug.
 	e.GET("/:slug", s.landing)
 	e.HEAD("/:slug", s.landing) // link previewers probe with HEAD

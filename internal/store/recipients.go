@@ -106,3 +106,49 @@ func RecipientCounts(ctx context.Context, db bun.IDB, broadcastID int64) (map[st
 	}
 	return out, nil
 }
+
+// RecipientByUnsubscribeToken finds the recipient whose email carried the
+// unsubscribe token with this hash.
+func RecipientByUnsubscribeToken(ctx context.Context, db bun.IDB, tokenHash string) (*models.Recipient, error) {
+	r := new(models.Recipient)
+	if err := db.NewSelect().Model(r).Where("unsubscribe_token_hash = ?", tokenHash).Limit(1).Scan(ctx); err != nil {
+		return nil, notFound("recipient", err)
+	}
+	return r, nil
+}
+
+// RecipientByMessageID finds the recipient of the mail service's message id
+// (what its webhooks name).
+func RecipientByMessageID(ctx context.Context, db bun.IDB, messageID string) (*models.Recipient, error) {
+	if messageID == "" {
+		return nil, fmt.Errorf("store: recipient by message id: %w", ErrNotFound)
+	}
+	r := new(models.Recipient)
+	if err := db.NewSelect().Model(r).Where("message_id = ?", messageID).OrderExpr("id").Limit(1).Scan(ctx); err != nil {
+		return nil, notFound("recipient", err)
+	}
+	return r, nil
+}
+
+// AdvanceRecipient moves a recipient to state, only from one of the states
+// in from (the caller's ordering decides which), and reports whether it
+// moved. detail, when not empty, is kept as the recipient's error (a bounce's
+// reason). The condition is in the UPDATE so concurrent events cannot move
+// a row backwards between a read and a write.
+func AdvanceRecipient(ctx context.Context, db bun.IDB, id int64, state string, from []string, detail string, now time.Time) (bool, error) {
+	if len(from) == 0 {
+		return false, nil
+	}
+	q := db.NewUpdate().Model((*models.Recipient)(nil)).
+		Set("state = ?", state).Set("updated_at = ?", now).
+		Where("id = ? AND state IN (?)", id, bun.In(from))
+	if detail != "" {
+		q = q.Set("error = ?", detail)
+	}
+	res, err := q.Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("store: advance recipient: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}

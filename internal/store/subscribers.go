@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -71,4 +72,26 @@ func CountSubscribers(ctx context.Context, db bun.IDB, workspaceID int64) (int, 
 		return 0, fmt.Errorf("store: count subscribers: %w", err)
 	}
 	return int(n), nil
+}
+
+// SubscriberByID returns one subscriber.
+func SubscriberByID(ctx context.Context, db bun.IDB, id int64) (*models.Subscriber, error) {
+	s := new(models.Subscriber)
+	if err := db.NewSelect().Model(s).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound("subscriber", err)
+	}
+	return s, nil
+}
+
+// SetSubscriberStatus moves a subscriber to status and reports whether it
+// changed (false when it was there already, so a repeat is harmless).
+func SetSubscriberStatus(ctx context.Context, db bun.IDB, id int64, status string, now time.Time) (bool, error) {
+	res, err := db.NewUpdate().Model((*models.Subscriber)(nil)).
+		Set("status = ?", status).Set("updated_at = ?", now).
+		Where("id = ? AND status <> ?", id, status).Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("store: set subscriber status: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
 }
