@@ -55,8 +55,12 @@ func (m *Mailer) SendInvite(ctx context.Context, ws *models.Workspace, inviter *
 	if strings.TrimSpace(who) == "" {
 		who = inviter.Email
 	}
+	role := "a member"
+	if in.Role == models.RoleOwner {
+		role = "an owner"
+	}
 	v := email.Invite{Subject: who + " invited you to " + ws.Name + " on dropday", Workspace: ws.Name, Inviter: who,
-		Role: in.Role, AcceptURL: m.BaseURL + "/invite/" + token, Expires: in.ExpiresAt.UTC().Format("Mon 2 Jan 2006, 15:04 MST")}
+		Role: role, AcceptURL: m.BaseURL + "/invite/" + token, Expires: in.ExpiresAt.UTC().Format("Mon 2 Jan 2006, 15:04 MST")}
 	var html bytes.Buffer
 	if err := email.InviteHTML(v).Render(ctx, &html); err != nil {
 		return fmt.Errorf("accounts: render invite: %w", err)

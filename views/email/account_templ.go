@@ -14,7 +14,7 @@ type Invite struct {
 	Workspace string
 	// Inviter names who invited them: their name, or their email.
 	Inviter string
-	// Role is "owner" or "member".
+	// Role is "a member" or "an owner".
 	Role      string
 	AcceptURL string
 	// Expires is when the link stops working, written out ("Fri 28 Nov 2026, 12:00 UTC").
