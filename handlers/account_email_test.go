@@ -338,6 +338,10 @@ func TestInvitationEmail(t *testing.T) {
 		if loginStatus(t, app, "new@example.com", "a long enough password") != http.StatusSeeOther {
 			t.Fatal("the invitee cannot log in")
 		}
+		// Members (not only owners) read the workspace's Outbox.
+		if res, body := invitee.Get("/admin/outbox"); res.StatusCode != http.StatusOK || !strings.Contains(body, "invited you to Label") {
+			t.Fatalf("member's Outbox: %d", res.StatusCode)
+		}
 	})
 }
 
