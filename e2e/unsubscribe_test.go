@@ -37,7 +37,7 @@ func mailedFans(t *testing.T, app *testapp.App, l *models.Link, fans ...string) 
 	must(t, app.Broadcast.Work(ctx, js[0]), "send")
 	out := map[string]string{}
 	for _, f := range fans {
-		ms, _, err := store.ListOutbox(ctx, app.DB, store.OutboxFilter{Recipient: f, Limit: 1})
+		ms, _, err := store.ListOutbox(ctx, app.DB, l.WorkspaceID, store.OutboxFilter{Recipient: f, Limit: 1})
 		if err != nil || len(ms) != 1 {
 			t.Fatalf("outbox %s: %v", f, err)
 		}

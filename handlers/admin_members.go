@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/dropday/dropday/internal/accounts"
+	"github.com/dropday/dropday/internal/mail"
 	"github.com/dropday/dropday/internal/store"
 	"github.com/dropday/dropday/views/admin"
 )
@@ -55,6 +56,15 @@ func (s *Server) memberAdd(c echo.Context) error {
 	default:
 		status = http.StatusCreated
 		form = admin.MembersPage{InviteURL: s.Config.URL("/invite/" + res.InviteToken), InviteEmail: res.Invite.Email}
+		// The invitation exists whatever happens to the email: a failed send
+		// only means the owner passes the link on, as the page offers anyway.
+		err := s.AccountMail.SendInvite(c.Request().Context(), a.member.Workspace, a.user, res.Invite, res.InviteToken)
+		if err != nil {
+			loggerOf(c, s.Log).Warn("invitation email failed", "err", err, "invite_id", res.Invite.ID)
+			form.InviteSendError = inviteSendProblem(err)
+		} else {
+			form.InviteSent = true
+		}
 	}
 	p, err := s.membersPage(c, form)
 	if err != nil {
@@ -128,4 +138,17 @@ func (s *Server) workspaceSwitch(c echo.Context) error {
 		return err
 	}
 	return redirect(c, "/admin/links")
+}
+
+// inviteSendProblem says in a few words why an invitation email failed.
+func inviteSendProblem(err error) string {
+	switch mail.KindOf(err) {
+	case mail.RateLimited:
+		return "the mail provider asked to slow down"
+	case mail.Auth:
+		return "the mail provider refused dropday's API key"
+	case mail.Permanent:
+		return "the mail provider refused it"
+	}
+	return "the mail provider could not be reached"
 }

@@ -68,7 +68,11 @@ func (s *Server) loginPage(c echo.Context) error {
 	if _, err := s.loadSession(c); err == nil {
 		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
 	}
-	return render(c, http.StatusOK, admin.Login(admin.LoginForm{CSRF: csrfToken(c), Next: c.QueryParam("next")}))
+	form := admin.LoginForm{CSRF: csrfToken(c), Next: c.QueryParam("next")}
+	if c.QueryParam("reset") != "" {
+		form.Notice = passwordChangedMsg
+	}
+	return render(c, http.StatusOK, admin.Login(form))
 }
 
 func (s *Server) loginSubmit(c echo.Context) error {

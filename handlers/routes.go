@@ -31,6 +31,10 @@ func (s *Server) routes(e *echo.Echo) {
 	e.POST("/logout", s.logout, csrf, s.requireAdmin)
 	e.GET("/invite/:token", s.invitePage, csrf)
 	e.POST("/invite/:token", s.inviteAccept, csrf)
+	e.GET("/password/forgot", s.forgotPage, csrf)
+	e.POST("/password/forgot", s.forgotSubmit, csrf)
+	e.GET("/password/reset/:token", s.resetPage, csrf)
+	e.POST("/password/reset/:token", s.resetSubmit, csrf)
 
 	// The admin panel, scoped to the session's workspace.
 	a := e.Group("/admin", csrf, s.requireAdmin)
@@ -46,6 +50,9 @@ func (s *Server) routes(e *echo.Echo) {
 	a.GET("/links/:id/share/stats", s.linkShareStats)
 	a.GET("/links/:id/qr.png", s.linkQR)
 	a.POST("/links/:id/deliver", s.linkDeliver)
+	a.GET("/outbox", s.outboxList)
+	a.GET("/outbox/:id", s.outboxMessage)
+	a.GET("/outbox/:id/html", s.outboxHTML)
 	a.GET("/members", s.memberList)
 	a.POST("/members", s.memberAdd, s.requireOwner)
 	a.POST("/members/:user/remove", s.memberRemove, s.requireOwner)

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/uptrace/bun"
 
+	"github.com/dropday/dropday/internal/accounts"
 	"github.com/dropday/dropday/internal/artwork"
 	"github.com/dropday/dropday/internal/auth"
 	"github.com/dropday/dropday/internal/broadcast"
@@ -35,6 +36,8 @@ type Deps struct {
 	Release *release.Engine
 	// Broadcast is the release-day email.
 	Broadcast *broadcast.Service
+	// AccountMail sends invitations and password resets through the configured driver.
+	AccountMail *accounts.Mailer
 }
 
 // Server holds the dependencies and the per-process limiters.

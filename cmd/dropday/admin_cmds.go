@@ -47,9 +47,15 @@ func migrateCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, args 
 	return nil
 }
 
+const userUsage = `usage: dropday user create -email EMAIL -workspace NAME [-name NAME] [-password-stdin]
+       dropday user password -email EMAIL [-password-stdin]`
+
 func userCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "password" {
+		return userPasswordCmd(ctx, cfg, log, args[1:], stdin, stdout)
+	}
 	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("usage: dropday user create -email EMAIL -workspace NAME [-name NAME] [-password-stdin]")
+		return errors.New(userUsage)
 	}
 	fs := flag.NewFlagSet("user create", flag.ContinueOnError)
 	email := fs.String("email", "", "the owner's email (required)")
@@ -81,6 +87,43 @@ func userCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, args []s
 		return fmt.Errorf("the user was not created:%s", b.String())
 	}
 	fmt.Fprintf(stdout, "Created %s as owner of workspace %q (id %d). Log in at %s\n", u.Email, w.Name, w.ID, cfg.URL("/login"))
+	return nil
+}
+
+// userPasswordCmd sets an admin's password from the shell: the way back in
+// when email does not reach them (the outbox driver keeps reset emails where
+// nobody can read them). Like a reset link, it logs the account out everywhere.
+func userPasswordCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := flag.NewFlagSet("user password", flag.ContinueOnError)
+	email := fs.String("email", "", "the account's email (required)")
+	pwStdin := fs.Bool("password-stdin", false, "read the new password from the first line of stdin")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if strings.TrimSpace(*email) == "" {
+		return errors.New(userUsage)
+	}
+	pw, err := readPassword(*pwStdin, stdin, stdout)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ended, errs, err := accounts.SetPassword(ctx, db, auth.NewHasher(cfg.BcryptCost), *email, pw)
+	if err != nil {
+		return err
+	}
+	if errs.Has() {
+		var b strings.Builder
+		for _, fe := range errs {
+			fmt.Fprintf(&b, "\n  -%s: %s", fe.Field, fe.Message)
+		}
+		return fmt.Errorf("the password was not changed:%s", b.String())
+	}
+	fmt.Fprintf(stdout, "Changed the password of %s and ended %d session(s). Log in at %s\n", strings.ToLower(strings.TrimSpace(*email)), ended, cfg.URL("/login"))
 	return nil
 }
 

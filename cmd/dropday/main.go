@@ -5,6 +5,7 @@
 //	dropday demo                    serve against local platform stand-ins, seeded
 //	dropday migrate [-unlock]       apply migrations and exit
 //	dropday user create -email … -workspace … [-name …]   (password from the terminal or stdin)
+//	dropday user password -email …                        (set a new password; logs the account out everywhere)
 //	dropday token create -workspace ID -name …            (prints an API token once)
 //	dropday keys rotate                                   (re-wrap credentials under the primary key)
 //	dropday version
@@ -79,6 +80,7 @@ const usage = `usage:
   dropday demo                    the server against local platform stand-ins, with a seeded workspace
   dropday migrate [-unlock]
   dropday user create -email EMAIL -workspace NAME [-name NAME] [-password-stdin]
+  dropday user password -email EMAIL [-password-stdin]
   dropday token create -workspace ID -name NAME
   dropday keys rotate
   dropday version

@@ -13,7 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/dropday/dropday/internal/auth"
+	"github.com/dropday/dropday/internal/store"
 	"github.com/dropday/dropday/internal/testdb"
+	"github.com/dropday/dropday/models"
 )
 
 // syncBuffer is a log sink the server writes to while the test reads it.
@@ -115,6 +120,45 @@ func TestCommands(t *testing.T) {
 		strings.NewReader("a long enough password\n"), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "exists already") {
 		t.Fatalf("duplicate user create: %v", err)
+	}
+
+	// user password: a new password for an existing account, read from stdin; every session ends.
+	db, err := store.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now()
+	if err := store.CreateSession(ctx, db, &models.Session{TokenHash: "h1", UserID: 1, WorkspaceID: 1,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	err = run(ctx, []string{"user", "password", "-email", "nobody@example.com", "-password-stdin"}, env,
+		strings.NewReader("another long password\n"), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "No account") {
+		t.Fatalf("password of a missing account: %v", err)
+	}
+	err = run(ctx, []string{"user", "password", "-email", "mara@example.com", "-password-stdin"}, env,
+		strings.NewReader("short\n"), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "-password") {
+		t.Fatalf("short password: %v", err)
+	}
+	out.Reset()
+	err = run(ctx, []string{"user", "password", "-email", "Mara@Example.com", "-password-stdin"}, env,
+		strings.NewReader("another long password\n"), &out, io.Discard)
+	if err != nil || !strings.Contains(out.String(), "ended 1 session") {
+		t.Fatalf("user password: %q %v", out.String(), err)
+	}
+	u, err := store.UserByEmail(ctx, db, "mara@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := auth.NewHasher(bcrypt.MinCost)
+	if h.Check(u.PasswordHash, "another long password") != nil || h.Check(u.PasswordHash, "a long enough password") == nil {
+		t.Fatal("the password did not change")
+	}
+	if n, _ := db.NewSelect().Table("sessions").Count(ctx); n != 0 {
+		t.Fatalf("%d sessions left after the password change", n)
 	}
 
 	out.Reset()

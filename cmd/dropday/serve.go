@@ -71,6 +71,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks ...b
 	emails.Notify = eng.Runner
 	eng.Also(broadcast.KindSend, emails.Work, emails.Tick)
 	log.Info("email", "driver", cfg.Mail.Driver, "from", cfg.Mail.From)
+	accountMail, err := accounts.NewMailer(cfg, db, time.Now, log)
+	if err != nil {
+		return err
+	}
 	deps := handlers.Deps{
 		Config:    cfg,
 		DB:        db,
@@ -82,6 +86,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks ...b
 		Presave:   &presave.Flow{DB: db, Vault: keyring, Clients: clients, Now: time.Now},
 		Release:   eng,
 		Broadcast: emails,
+		// Invitations and password resets go through the same driver.
+		AccountMail: accountMail,
 	}
 	for _, h := range hooks {
 		if err := h(ctx, deps); err != nil {
@@ -135,6 +141,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks ...b
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	stopEngine()
+	accountMail.Wait() // password reset emails still being sent
 	if err := <-engineDone; err != nil {
 		log.Error("release engine stopped with an error", "err", err)
 	}

@@ -323,7 +323,7 @@ func TestBroadcastThroughTheOutbox(t *testing.T) {
 		if b = run(t, s, b.ID); b.State != models.BroadcastSent {
 			t.Fatalf("state %s", b.State)
 		}
-		ms, n, err := store.ListOutbox(context.Background(), db, store.OutboxFilter{Limit: 200})
+		ms, n, err := store.ListOutbox(context.Background(), db, f.link.WorkspaceID, store.OutboxFilter{Limit: 200})
 		if err != nil || n != 31 {
 			t.Fatalf("outbox holds %d, %v", n, err)
 		}

@@ -108,7 +108,8 @@ func (s *Service) Render(ctx context.Context, l Letter) (mail.Message, error) {
 			"List-Unsubscribe":      "<" + unsub + ">",
 			"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
 		},
-		Tags: []mail.Tag{{Name: "broadcast", Value: fmt.Sprint(l.Broadcast.ID)}},
+		// The workspace tag files the email under the artist's workspace (the outbox shows it there).
+		Tags: []mail.Tag{{Name: "broadcast", Value: fmt.Sprint(l.Broadcast.ID)}, mail.WorkspaceTag(l.Broadcast.WorkspaceID)},
 	}, nil
 }
 

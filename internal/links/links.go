@@ -150,7 +150,7 @@ var (
 		"admin": true, "api": true, "static": true, "media": true, "setup": true, "login": true,
 		"logout": true, "invite": true, "healthz": true, "readyz": true, "metrics": true, "oauth": true,
 		"privacy": true, "unsubscribe": true, "revoke": true, "webhooks": true, "favicon-ico": true,
-		"robots-txt": true, "go": true, "u": true, "r": true, "assets": true,
+		"robots-txt": true, "go": true, "u": true, "r": true, "assets": true, "password": true,
 	}
 )
 

@@ -7,6 +7,7 @@ package mail
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -26,6 +27,28 @@ const (
 type Tag struct {
 	Name  string
 	Value string
+}
+
+// TagWorkspace names the tag that says on whose behalf an email goes out
+// (the workspace id): the outbox files the message under that workspace, and
+// webhooks can be traced back to it. Account email (password resets) has none.
+const TagWorkspace = "workspace"
+
+// WorkspaceTag is the TagWorkspace tag for a workspace.
+func WorkspaceTag(id int64) Tag { return Tag{Name: TagWorkspace, Value: strconv.FormatInt(id, 10)} }
+
+// WorkspaceOf returns the workspace a message carries in its TagWorkspace
+// tag, or nil when it has none (or the value is not an id).
+func (m Message) WorkspaceOf() *int64 {
+	for _, t := range m.Tags {
+		if t.Name != TagWorkspace {
+			continue
+		}
+		if id, err := strconv.ParseInt(t.Value, 10, 64); err == nil && id > 0 {
+			return &id
+		}
+	}
+	return nil
 }
 
 // Message is one email.

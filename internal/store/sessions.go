@@ -60,3 +60,12 @@ func DeleteExpiredSessions(ctx context.Context, db bun.IDB, now time.Time) (int6
 	}
 	return res.RowsAffected()
 }
+
+// DeleteUserSessions ends every session of a user (a password change logs out every browser).
+func DeleteUserSessions(ctx context.Context, db bun.IDB, userID int64) (int64, error) {
+	res, err := db.NewDelete().Model((*models.Session)(nil)).Where("user_id = ?", userID).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("store: delete user sessions: %w", err)
+	}
+	return res.RowsAffected()
+}

@@ -68,6 +68,9 @@ type App struct {
 	Release *release.Engine
 	// Broadcast is the release-day email engine (outbox driver unless the config says otherwise).
 	Broadcast *broadcast.Service
+	// AccountMail sends invitations and password resets; tests may swap its
+	// Sender before the first request, and call Wait after a "forgot password".
+	AccountMail *accounts.Mailer
 }
 
 // Options tweak New.
@@ -157,6 +160,11 @@ func New(t testing.TB, opts ...Options) *App {
 	}
 	a.Broadcast.Notify = a.Release.Runner
 	a.Release.Also(broadcast.KindSend, a.Broadcast.Work, a.Broadcast.Tick)
+	a.AccountMail, err = accounts.NewMailer(cfg, db, clock.Now, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.AccountMail.Wait) // before the database closes
 	if o.Deliver {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
@@ -164,7 +172,7 @@ func New(t testing.TB, opts ...Options) *App {
 		t.Cleanup(func() { cancel(); <-done })
 	}
 	h = handlers.New(handlers.Deps{
-		Config: cfg, DB: db, Log: log, Now: clock.Now, Release: a.Release, Broadcast: a.Broadcast,
+		Config: cfg, DB: db, Log: log, Now: clock.Now, Release: a.Release, Broadcast: a.Broadcast, AccountMail: a.AccountMail,
 		Presave: &presave.Flow{DB: db, Vault: a.Vault, Clients: clients, Now: clock.Now},
 		Hasher:  auth.NewHasher(cfg.BcryptCost), Secret: secret,
 		Artwork: &artwork.Store{Dir: filepath.Join(dataDir, "artwork"), MaxBytes: cfg.MaxArtworkBytes},

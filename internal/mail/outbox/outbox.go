@@ -54,7 +54,7 @@ func (s *Sender) store(ctx context.Context, key string, msgs []mail.Message) ([]
 	for i, m := range msgs {
 		rows[i] = models.OutboxMessage{MessageID: newID(), IdempotencyKey: key, Sender: m.From,
 			Recipient: strings.Join(m.To, ", "), Subject: m.Subject, HTML: m.HTML, Text: m.Text,
-			Headers: m.Headers, CreatedAt: now}
+			Headers: m.Headers, WorkspaceID: m.WorkspaceOf(), CreatedAt: now}
 		if rows[i].Headers == nil {
 			rows[i].Headers = map[string]string{}
 		}
@@ -105,11 +105,19 @@ func same(prev, next []models.OutboxMessage) bool {
 	for i := range prev {
 		p, n := prev[i], next[i]
 		if p.Sender != n.Sender || p.Recipient != n.Recipient || p.Subject != n.Subject ||
-			p.HTML != n.HTML || p.Text != n.Text || fmt.Sprint(p.Headers) != fmt.Sprint(n.Headers) {
+			p.HTML != n.HTML || p.Text != n.Text || fmt.Sprint(p.Headers) != fmt.Sprint(n.Headers) ||
+			workspace(p.WorkspaceID) != workspace(n.WorkspaceID) {
 			return false
 		}
 	}
 	return true
+}
+
+func workspace(id *int64) int64 {
+	if id == nil {
+		return 0
+	}
+	return *id
 }
 
 // newID looks like a provider's message id, so links and logs read the same.
