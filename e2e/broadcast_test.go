@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -79,6 +81,7 @@ func TestBroadcastSendNow(t *testing.T) {
 		t.Fatalf("text part = %q", text)
 	}
 	shots(t, ctx, "broadcast-compose")
+	frameShot(t, ctx, "broadcast-preview-frame")
 
 	// A test to the artist, answered with a toast.
 	must(t, chromedp.Do(ctx, chromedp.Click(`[data-testid="send-test"]`), chromedp.WaitVisible(`#toasts .toast`)), "send a test")
@@ -163,6 +166,20 @@ func previewFrameText(t *testing.T, ctx context.Context) string {
 	defer cancel()
 	text, _ := chromedp.Run(tctx, chromedp.Text("body", chromedp.FromNode(nodes[0])))
 	return text
+}
+
+// frameShot saves the viewport with the preview frame scrolled into it: a
+// full-page capture leaves an out-of-process frame blank.
+func frameShot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('[data-testid="preview"]').scrollIntoView(); true`))
+	must(t, err, "scroll to the preview")
+	settle(t, ctx)
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	must(t, err, "capture")
+	p := filepath.Join(browsertest.Dir(t), name+".png")
+	must(t, os.WriteFile(p, png, 0o644), "write "+p)
+	t.Logf("screenshot: %s", p)
 }
 
 // shots saves the page at desktop and phone widths (then back to desktop).
