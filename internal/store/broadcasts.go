@@ -88,3 +88,35 @@ func DeleteBroadcast(ctx context.Context, db bun.IDB, id int64) error {
 	res, err := db.NewDelete().Model((*models.Broadcast)(nil)).Where("id = ?", id).Exec(ctx)
 	return mustAffect("delete broadcast", res, err)
 }
+
+// BroadcastRow is a broadcast with what the Broadcasts list shows of its link.
+type BroadcastRow struct {
+	models.Broadcast `bun:",extend"`
+
+	LinkTitle     string    `bun:"link_title"`
+	LinkArtist    string    `bun:"link_artist"`
+	LinkArtwork   string    `bun:"link_artwork"`
+	LinkReleaseAt time.Time `bun:"link_release_at"`
+	LinkTimeZone  string    `bun:"link_time_zone"`
+}
+
+// ListBroadcasts pages a workspace's broadcasts (one per link), the most
+// recently touched first.
+func ListBroadcasts(ctx context.Context, db bun.IDB, workspaceID int64, limit, offset int) ([]BroadcastRow, int, error) {
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	var rows []BroadcastRow
+	n, err := db.NewSelect().Model(&rows).
+		ColumnExpr("broadcast.*").
+		ColumnExpr("l.title AS link_title, l.artist AS link_artist, l.artwork AS link_artwork").
+		ColumnExpr("l.release_at AS link_release_at, l.time_zone AS link_time_zone").
+		Join("JOIN links AS l ON l.id = broadcast.link_id AND l.workspace_id = broadcast.workspace_id").
+		Where("broadcast.workspace_id = ?", workspaceID).
+		OrderExpr("broadcast.updated_at DESC, broadcast.id DESC").
+		Limit(int64(limit)).Offset(int64(offset)).ScanAndCount(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: list broadcasts: %w", err)
+	}
+	return rows, int(n), nil
+}

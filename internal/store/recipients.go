@@ -152,3 +152,43 @@ func AdvanceRecipient(ctx context.Context, db bun.IDB, id int64, state string, f
 	n, _ := res.RowsAffected()
 	return n > 0, nil
 }
+
+// CountBroadcastAudience counts the subscribers a link's broadcast would go
+// to now (the same rules as BroadcastAudience), for the panel's "goes to N".
+func CountBroadcastAudience(ctx context.Context, db bun.IDB, linkID int64) (int, error) {
+	n, err := db.NewSelect().TableExpr("signups AS g").
+		Join("JOIN subscribers AS s ON s.id = g.subscriber_id").
+		Where("g.link_id = ? AND s.status = ?", linkID, models.SubscriberActive).
+		Where("NOT EXISTS (SELECT 1 FROM suppressions AS x WHERE x.email = s.email)").
+		Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("store: count broadcast audience: %w", err)
+	}
+	return int(n), nil
+}
+
+// RecipientCountsByBroadcast counts the recipients of several broadcasts by
+// state (the Broadcasts list), in one query.
+func RecipientCountsByBroadcast(ctx context.Context, db bun.IDB, ids []int64) (map[int64]map[string]int, error) {
+	out := make(map[int64]map[string]int, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		BroadcastID int64  `bun:"broadcast_id"`
+		State       string `bun:"state"`
+		N           int    `bun:"n"`
+	}
+	err := db.NewSelect().Model((*models.Recipient)(nil)).ColumnExpr("broadcast_id, state, COUNT(*) AS n").
+		Where("broadcast_id IN (?)", bun.In(ids)).GroupExpr("broadcast_id, state").Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: recipient counts by broadcast: %w", err)
+	}
+	for _, r := range rows {
+		if out[r.BroadcastID] == nil {
+			out[r.BroadcastID] = map[string]int{}
+		}
+		out[r.BroadcastID][r.State] = r.N
+	}
+	return out, nil
+}
