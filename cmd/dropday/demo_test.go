@@ -122,4 +122,45 @@ func TestDemo(t *testing.T) {
 			t.Fatalf("the demo's pre-save was not delivered:\n%s\n%s", b, logs.String())
 		}
 	}
+
+	// The seeded release-day email, sent now from the Broadcast tab, reaches
+	// the fan (Alex ticked "also email me") in the Outbox, with a working
+	// one-click unsubscribe.
+	res, err = admin.PostForm("http://"+addr+"/admin/links/1/broadcast", url.Values{"_csrf": {tok[1]},
+		"subject": {"Night Drive is out now"}, "body": {"It's **here**."}, "format": {"markdown"},
+		"when": {"release"}, "action": {"send"}})
+	if err != nil || res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("send the broadcast now: %v %v", res, err)
+	}
+	res.Body.Close()
+	adminGet := func(path string) string {
+		res, err := admin.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
+	var row []string
+	for deadline := time.Now().Add(15 * time.Second); row == nil; time.Sleep(100 * time.Millisecond) {
+		row = regexp.MustCompile(`href="(/admin/outbox/\d+)"[^>]*>Night Drive is out now<`).FindStringSubmatch(adminGet("/admin/outbox?to=alex@example.com"))
+		if row == nil && time.Now().After(deadline) {
+			t.Fatalf("the release-day email is not in the Outbox:\n%s", logs.String())
+		}
+	}
+	unsub := regexp.MustCompile(`http://[^<>"\s]+/unsubscribe/[A-Za-z0-9_-]+`).FindString(adminGet(row[1]))
+	if unsub == "" {
+		t.Fatal("the email in the Outbox has no unsubscribe link")
+	}
+	// A mail provider's one-click POST: no cookie, no CSRF token.
+	res, err = http.Post(unsub, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), "unsubscribed") {
+		t.Fatalf("one-click unsubscribe: %d\n%s", res.StatusCode, b)
+	}
 }
