@@ -109,7 +109,7 @@ func (s *Server) streamExport(c echo.Context, name, scope string, f store.Subscr
 	ctx := c.Request().Context()
 	a := adminOf(c)
 	wid := a.workspaceID()
-	rows, err := store.ExportBatch(ctx, s.DB, wid, f, store.ExportCursor{}, exportBatch)
+	page, err := store.ExportBatch(ctx, s.DB, wid, f, 0, exportBatch)
 	if err != nil {
 		return err
 	}
@@ -124,8 +124,8 @@ func (s *Server) streamExport(c echo.Context, name, scope string, f store.Subscr
 	n, batches := 0, 1
 	err = w.Write(exportColumns)
 	for err == nil {
-		for i := range rows {
-			if err = w.Write(exportRecord(&rows[i])); err != nil {
+		for i := range page.Rows {
+			if err = w.Write(exportRecord(&page.Rows[i])); err != nil {
 				break
 			}
 			n++
@@ -133,13 +133,12 @@ func (s *Server) streamExport(c echo.Context, name, scope string, f store.Subscr
 		if err == nil {
 			err = w.Flush()
 		}
-		if err != nil || len(rows) < exportBatch {
+		if err != nil || page.Done {
 			break
 		}
 		_ = rc.Flush()
 		_ = rc.SetWriteDeadline(time.Now().Add(exportWriteWindow))
-		last := rows[len(rows)-1]
-		rows, err = store.ExportBatch(ctx, s.DB, wid, f, store.ExportCursor{SubscriberID: last.SubscriberID, SignupID: last.SignupID}, exportBatch)
+		page, err = store.ExportBatch(ctx, s.DB, wid, f, page.Last, exportBatch)
 		batches++
 	}
 	log := loggerOf(c, s.Log).With("user_id", a.user.ID, "workspace_id", wid, "scope", scope,

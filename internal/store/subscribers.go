@@ -77,8 +77,11 @@ func CountSubscribers(ctx context.Context, db bun.IDB, workspaceID int64) (int, 
 
 // statusExpr is a subscriber's status as the admin sees it: a suppression
 // (hard bounce, complaint) wins over the stored active/unsubscribed, because
-// it is what decides whether mail can reach the address at all.
-const statusExpr = "CASE WHEN x.reason = 'complaint' THEN 'complained' WHEN x.reason = 'bounce' THEN 'bounced' ELSE s.status END"
+// it is what decides whether mail can reach the address at all. The
+// suppression is looked up per row (a primary-key probe) rather than joined, so
+// that a LIMIT on the list or an export batch stops the scan early.
+const statusExpr = "CASE (SELECT x.reason FROM suppressions AS x WHERE x.email = s.email) " +
+	"WHEN 'complaint' THEN 'complained' WHEN 'bounce' THEN 'bounced' ELSE s.status END"
 
 // SubscriberFilter narrows the workspace's subscriber list and its export.
 // Zero values mean "any".
@@ -95,19 +98,17 @@ type SubscriberFilter struct {
 	Offset int
 }
 
-// subscribers is the filtered FROM of the list, its count and its export:
-// subscribers AS s with their suppression (x, if any).
+// subscribers is the filtered FROM of the list, its count and its export: subscribers AS s.
 func subscribers(db bun.IDB, workspaceID int64, f SubscriberFilter) *bun.SelectQuery {
-	q := db.NewSelect().TableExpr("subscribers AS s").
-		Join("LEFT JOIN suppressions AS x ON x.email = s.email").
-		Where("s.workspace_id = ?", workspaceID)
+	q := db.NewSelect().TableExpr("subscribers AS s").Where("s.workspace_id = ?", workspaceID)
+	const suppressed = "EXISTS (SELECT 1 FROM suppressions AS x WHERE x.email = s.email"
 	switch f.Status {
 	case models.SubscriberActive, models.SubscriberUnsubscribed:
-		q = q.Where("s.status = ? AND x.email IS NULL", f.Status)
+		q = q.Where("s.status = ? AND NOT "+suppressed+")", f.Status)
 	case models.SubscriberBounced:
-		q = q.Where("x.reason = ?", models.SuppressedBounce)
+		q = q.Where(suppressed+" AND x.reason = ?)", models.SuppressedBounce)
 	case models.SubscriberComplained:
-		q = q.Where("x.reason = ?", models.SuppressedComplaint)
+		q = q.Where(suppressed+" AND x.reason = ?)", models.SuppressedComplaint)
 	}
 	if f.Platform != "" {
 		q = q.Where("s.platform = ?", f.Platform)
@@ -179,6 +180,7 @@ func SubscriberCounts(ctx context.Context, db bun.IDB, workspaceID int64) (map[s
 		N      int    `bun:"n"`
 	}
 	err := subscribers(db, workspaceID, SubscriberFilter{}).
+		Join("LEFT JOIN suppressions AS x ON x.email = s.email").
 		ColumnExpr("s.status, COALESCE(x.reason, '') AS reason, COUNT(*) AS n").
 		GroupExpr("s.status, x.reason").Scan(ctx, &rows)
 	if err != nil {
@@ -200,7 +202,8 @@ func SubscriberCounts(ctx context.Context, db bun.IDB, workspaceID int64) (map[s
 }
 
 // ExportRow is one consent record of the CSV export: a subscriber and one of
-// their signups (a subscriber without any signup has an empty signup half).
+// their signups (a subscriber without any signup, whose links were deleted,
+// has an empty signup half).
 type ExportRow struct {
 	SubscriberID   int64     `bun:"subscriber_id"`
 	SignupID       int64     `bun:"signup_id"`
@@ -217,37 +220,59 @@ type ExportRow struct {
 	ConsentedAt    time.Time `bun:"consented_at"`
 }
 
-// ExportCursor is where the next export batch starts: after this row.
-type ExportCursor struct{ SubscriberID, SignupID int64 }
-
 // ExportComment marks the export's batch queries (tests count them).
 const ExportComment = "subscriber export batch"
 
-// ExportBatch returns the next limit rows of a workspace's export after the
-// cursor, in (subscriber id, signup id) order: keyset pagination, so each
-// batch costs the same however deep the export is and nothing is held
-// between batches. With f.LinkID only that link's signups are exported.
-func ExportBatch(ctx context.Context, db bun.IDB, workspaceID int64, f SubscriberFilter, after ExportCursor, limit int) ([]ExportRow, error) {
-	q := subscribers(db, workspaceID, f).Comment(ExportComment)
+// ExportPage is one batch of the export.
+type ExportPage struct {
+	Rows []ExportRow
+	// Last is the last subscriber in the batch: the next batch starts after it.
+	Last int64
+	// Done says there is nothing after this batch.
+	Done bool
+}
+
+// ExportBatch returns the signups of the next limit subscribers after the
+// subscriber id after, in (subscriber id, signup id) order: keyset pagination,
+// so each batch costs the same however deep the export is and nothing is held
+// between batches. The subscribers are picked first, in a subquery with its own
+// LIMIT, so that no plan (even one without statistics, right after a bulk
+// import) joins more than one batch. With f.LinkID only that link's signups
+// are exported.
+func ExportBatch(ctx context.Context, db bun.IDB, workspaceID int64, f SubscriberFilter, after int64, limit int) (ExportPage, error) {
+	batch := subscribers(db, workspaceID, f).
+		ColumnExpr("s.id, s.email, s.platform, s.created_at").ColumnExpr(statusExpr+" AS status").
+		Where("s.id > ?", after).OrderExpr("s.id").Limit(int64(limit))
+	if f.LinkID != 0 {
+		batch = batch.Where("EXISTS (SELECT 1 FROM signups AS f WHERE f.subscriber_id = s.id AND f.link_id = ?)", f.LinkID)
+	}
+	q := db.NewSelect().Comment(ExportComment).TableExpr("(?) AS s", batch)
 	if f.LinkID != 0 {
 		q = q.Join("JOIN signups AS g ON g.subscriber_id = s.id AND g.link_id = ?", f.LinkID)
 	} else {
 		q = q.Join("LEFT JOIN signups AS g ON g.subscriber_id = s.id")
 	}
-	var out []ExportRow
+	var p ExportPage
 	err := q.Join("LEFT JOIN links AS l ON l.id = g.link_id").
-		ColumnExpr("s.id AS subscriber_id, COALESCE(g.id, 0) AS signup_id, s.email, s.platform, s.created_at AS subscribed_at").
-		ColumnExpr(statusExpr+" AS status").
+		ColumnExpr("s.id AS subscriber_id, COALESCE(g.id, 0) AS signup_id, s.email, s.platform, s.created_at AS subscribed_at, s.status").
 		ColumnExpr("l.slug AS link_slug, l.title AS link_title").
 		ColumnExpr("g.platform AS signup_platform, g.ip, g.user_agent, g.consent_version, g.consented_at").
-		// (s.id, signup id) > cursor, spelled out so both databases walk the
-		// subscribers (workspace_id, id) index from the cursor on.
-		Where("s.id >= ? AND (s.id > ? OR COALESCE(g.id, 0) > ?)", after.SubscriberID, after.SubscriberID, after.SignupID).
-		OrderExpr("s.id, g.id").Limit(int64(limit)).Scan(ctx, &out)
+		OrderExpr("s.id, g.id").Scan(ctx, &p.Rows)
 	if err != nil {
-		return nil, fmt.Errorf("store: export subscribers: %w", err)
+		return ExportPage{}, fmt.Errorf("store: export subscribers: %w", err)
 	}
-	return out, nil
+	// Every picked subscriber has at least one row (LEFT JOIN, or EXISTS for a link).
+	n := 0
+	for i, r := range p.Rows {
+		if i == 0 || r.SubscriberID != p.Rows[i-1].SubscriberID {
+			n++
+		}
+	}
+	if n > 0 {
+		p.Last = p.Rows[len(p.Rows)-1].SubscriberID
+	}
+	p.Done = n < limit
+	return p, nil
 }
 
 // SignupBucket counts a link's signups in one 15-minute slot starting at Start (UTC).
