@@ -204,4 +204,3 @@ func (s *Server) linkSignupChart(c echo.Context, l *models.Link) ([]signup.Day, 
 	}
 	return signup.PerDay(slots, first, now, loc), nil
 }
-

@@ -419,4 +419,3 @@ func TestSignupChart(t *testing.T) {
 		})
 	}
 }
-
