@@ -207,8 +207,12 @@ func (s *Server) linkSubscribers(c echo.Context) error {
 	if len(ss) == 0 && total > 0 {
 		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/admin/links/%d/subscribers?%s", l.ID, lastPageQuery("", total, signupsPerPage)))
 	}
+	days, err := s.linkSignupChart(c, l)
+	if err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, admin.LinkSubscribersPage(admin.LinkSubscribers{
-		Layout: layoutFor(c, "links"), Link: l, Signups: ss, BaseURL: s.baseURL(),
+		Layout: layoutFor(c, "links"), Link: l, Signups: ss, BaseURL: s.baseURL(), Days: days,
 		Pager: admin.Pager{Page: page, PerPage: signupsPerPage, Total: total},
 	}))
 }

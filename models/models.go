@@ -137,7 +137,14 @@ type Link struct {
 const (
 	SubscriberActive       = "active"
 	SubscriberUnsubscribed = "unsubscribed"
+	// Bounced and complained are never stored: the admin sees them when the
+	// address is in suppressions (hard bounce, spam complaint).
+	SubscriberBounced    = "bounced"
+	SubscriberComplained = "complained"
 )
+
+// SubscriberStatuses are the statuses the admin can filter by, in this order.
+var SubscriberStatuses = []string{SubscriberActive, SubscriberUnsubscribed, SubscriberBounced, SubscriberComplained}
 
 // Subscriber is one email in a workspace, however many links it signed up through.
 type Subscriber struct {

@@ -113,3 +113,21 @@ func MarkReleased(ctx context.Context, db bun.IDB, id int64, now time.Time) (boo
 	}
 	return n == 1, nil
 }
+
+// LinkChoice names a link in a filter's menu.
+type LinkChoice struct {
+	ID    int64  `bun:"id"`
+	Title string `bun:"title"`
+	Slug  string `bun:"slug"`
+}
+
+// LinkChoices lists a workspace's links for a filter menu, newest first, at most limit.
+func LinkChoices(ctx context.Context, db bun.IDB, workspaceID int64, limit int) ([]LinkChoice, error) {
+	var out []LinkChoice
+	err := db.NewSelect().Model((*models.Link)(nil)).Column("id", "title", "slug").
+		Where("workspace_id = ?", workspaceID).OrderExpr("id DESC").Limit(int64(limit)).Scan(ctx, &out)
+	if err != nil {
+		return nil, fmt.Errorf("store: link choices: %w", err)
+	}
+	return out, nil
+}
