@@ -145,15 +145,11 @@ func (s *Server) broadcastStatus(ctx context.Context, c echo.Context, l *models.
 // pause reason) come along out of band; otherwise they are left alone, so an
 // open confirmation is not swept away every two seconds.
 func (s *Server) linkBroadcastStatus(c echo.Context) error {
-	l, err := s.linkParam(c)
+	l, b, err := s.broadcastParam(c)
 	if err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
-	b, err := store.BroadcastForLink(ctx, s.DB, l.WorkspaceID, l.ID)
-	if err != nil {
-		return err
-	}
 	st, err := s.broadcastStatus(ctx, c, l, b)
 	if err != nil {
 		return err
@@ -243,17 +239,27 @@ func (s *Server) broadcastFormError(c echo.Context, l *models.Link, in admin.Bro
 	return render(c, status, admin.BroadcastPageView(d))
 }
 
+// broadcastParam is the link of the URL (scoped to the session's workspace)
+// and its broadcast; l is set when only the broadcast is missing.
+func (s *Server) broadcastParam(c echo.Context) (*models.Link, *models.Broadcast, error) {
+	l, err := s.linkParam(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := store.BroadcastForLink(c.Request().Context(), s.DB, l.WorkspaceID, l.ID)
+	if err != nil {
+		return l, nil, err
+	}
+	return l, b, nil
+}
+
 // linkBroadcastPreview is the saved email's HTML part, for the sandboxed frame.
 func (s *Server) linkBroadcastPreview(c echo.Context) error {
-	l, err := s.linkParam(c)
+	l, b, err := s.broadcastParam(c)
 	if err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
-	b, err := store.BroadcastForLink(ctx, s.DB, l.WorkspaceID, l.ID)
-	if err != nil {
-		return err
-	}
 	msg, err := s.Broadcast.Render(ctx, previewLetter(b, l))
 	if err != nil {
 		return err
@@ -271,13 +277,9 @@ func previewLetter(b *models.Broadcast, l *models.Link) broadcast.Letter {
 
 // linkBroadcastTest sends the saved email to the signed-in admin.
 func (s *Server) linkBroadcastTest(c echo.Context) error {
-	l, err := s.linkParam(c)
-	if err != nil {
-		return err
-	}
+	l, b, err := s.broadcastParam(c)
 	ctx := c.Request().Context()
-	b, err := store.BroadcastForLink(ctx, s.DB, l.WorkspaceID, l.ID)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) && l != nil {
 		msg := "Save the draft first: the test is the saved email."
 		if isHTMX(c) {
 			toast(c, msg)
@@ -302,15 +304,11 @@ func (s *Server) linkBroadcastTest(c echo.Context) error {
 // linkBroadcastControl pauses, resumes or cancels (the "op" in the route).
 func (s *Server) linkBroadcastControl(op string) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		l, err := s.linkParam(c)
+		l, b, err := s.broadcastParam(c)
 		if err != nil {
 			return err
 		}
 		ctx := c.Request().Context()
-		b, err := store.BroadcastForLink(ctx, s.DB, l.WorkspaceID, l.ID)
-		if err != nil {
-			return err
-		}
 		var ok bool
 		switch op {
 		case "pause":

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/dropday/dropday/internal/store"
+	"github.com/dropday/dropday/models"
 	"github.com/dropday/dropday/views/admin"
 )
 
@@ -45,11 +46,7 @@ func (s *Server) outboxList(c echo.Context) error {
 // outboxMessage shows one email of the workspace's Outbox; another
 // workspace's id is a 404 like every foreign id.
 func (s *Server) outboxMessage(c echo.Context) error {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil {
-		return store.ErrNotFound
-	}
-	m, err := store.WorkspaceOutboxMessage(c.Request().Context(), s.DB, adminOf(c).workspaceID(), id)
+	m, err := s.outboxParam(c)
 	if err != nil {
 		return err
 	}
@@ -58,13 +55,18 @@ func (s *Server) outboxMessage(c echo.Context) error {
 
 // outboxHTML is the email's HTML part for the sandboxed frame of outboxMessage.
 func (s *Server) outboxHTML(c echo.Context) error {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil {
-		return store.ErrNotFound
-	}
-	m, err := store.WorkspaceOutboxMessage(c.Request().Context(), s.DB, adminOf(c).workspaceID(), id)
+	m, err := s.outboxParam(c)
 	if err != nil {
 		return err
 	}
 	return emailFrame(c, m.HTML)
+}
+
+// outboxParam is the message of the URL, in the session's workspace's Outbox.
+func (s *Server) outboxParam(c echo.Context) (*models.OutboxMessage, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return nil, store.ErrNotFound
+	}
+	return store.WorkspaceOutboxMessage(c.Request().Context(), s.DB, adminOf(c).workspaceID(), id)
 }
