@@ -25,10 +25,10 @@ const (
 
 // TestKillMidBroadcast kills `dropday serve` with SIGKILL a third of the way
 // through a 10,000-subscriber release-day email and starts a new one on the
-// same database: every subscriber must receive the email exactly once (a
-// batch in flight at the kill is resent under its idempotency key, which the
-// stand-in answers as a replay, sending nothing), and no recipient may be
-// left queued.
+// same database: every subscriber must receive the email exactly once (the
+// batch accepted at the kill but never recorded is resent under its
+// idempotency key, which the stand-in answers as a replay, sending nothing),
+// and no recipient may be left queued.
 func TestKillMidBroadcast(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *bun.DB, url string, _ bool) {
 		ctx := context.Background()
@@ -70,8 +70,22 @@ func TestKillMidBroadcast(t *testing.T) {
 			n := rs.Recipients()
 			return n >= broadcastN/3, fmt.Sprintf("%d addresses received", n), nil
 		})
+		// Stage the worst moment: a batch the stand-in accepts while the
+		// process that sent it dies before recording it. Hold the next
+		// request, kill, then let it through (Resend finishes what it
+		// accepted): the restart must resend that batch under the same
+		// idempotency key and get the stored answer, sending nothing twice.
+		release := rs.Hold()
+		t.Cleanup(release)
+		waitFor(t, "a batch in flight", deadline, 5*time.Millisecond, []*proc.Process{first}, func() (bool, string, error) {
+			return rs.Held() > 0, fmt.Sprintf("%d held", rs.Held()), nil
+		})
 		first.Kill()
 		killedAt := time.Now()
+		release()
+		waitFor(t, "the held batch sent", deadline, 5*time.Millisecond, nil, func() (bool, string, error) {
+			return rs.Held() == 0, fmt.Sprintf("%d held", rs.Held()), nil
+		})
 		receivedAtKill := rs.Recipients()
 		atKill, err := store.BroadcastByID(ctx, db, b.ID)
 		if err != nil {
@@ -106,6 +120,9 @@ func TestKillMidBroadcast(t *testing.T) {
 			t.Errorf("of %d subscribers %d got no email and %d got it more than once (stand-in: %d duplicates, %d distinct addresses)",
 				broadcastN, missing, repeated, rs.Duplicates(), rs.Recipients())
 		}
+		if rs.Replays() == 0 {
+			t.Errorf("no idempotent replay: the batch sent at the kill was not resent under its key")
+		}
 		counts, err := store.RecipientCounts(ctx, db, b.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -117,7 +134,7 @@ func TestKillMidBroadcast(t *testing.T) {
 		if counts[models.RecipientQueued] != 0 || counts[models.RecipientFailed] != 0 || total != broadcastN {
 			t.Errorf("recipient states %v (total %d), want all %d past queued and none failed", counts, total, broadcastN)
 		}
-		t.Logf("%d subscribers, stand-in %d requests/s: killed after %s at %d addresses received (checkpoint: batch %d); restarted, sent %s after the kill; %d emails accepted, %d idempotent replays, %d duplicates, %d 429s; recipients %v",
+		t.Logf("%d subscribers, stand-in %d requests/s: killed after %s at %d addresses received (checkpoint: batch %d, one more batch held and sent after the kill); restarted, sent %s after the kill; %d emails accepted, %d idempotent replays, %d duplicates, %d 429s; recipients %v",
 			broadcastN, resendRate, killedAt.Sub(begin).Round(time.Millisecond), receivedAtKill, atKill.NextBatch,
 			time.Since(killedAt).Round(time.Millisecond), rs.Sent(), rs.Replays(), rs.Duplicates(), rs.RateLimited(), counts)
 	})
