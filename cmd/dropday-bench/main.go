@@ -9,8 +9,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -196,7 +194,7 @@ func runOne(ctx context.Context, o options, bin, tmp, name, dbURL string, out io
 	sp.SetLatency(o.latency)
 	sp.SetRateLimit(o.limit*int(spotifytest.RateWindow/time.Second), false)
 
-	keys, err := masterKeys()
+	keys, err := seed.MasterKeys()
 	if err != nil {
 		return res, err
 	}
@@ -210,11 +208,7 @@ func runOne(ctx context.Context, o options, bin, tmp, name, dbURL string, out io
 	if err != nil {
 		return res, err
 	}
-	fans := make([]seed.Fan, o.n)
-	for i := range fans {
-		id := "fan" + strconv.Itoa(i)
-		fans[i] = seed.Fan{UserID: id, RefreshToken: sp.Grant(id)}
-	}
+	fans := seed.Fans(o.n, sp.Grant)
 	if err := seed.Presaves(ctx, db, k, l, fans, now); err != nil {
 		return res, err
 	}
@@ -324,14 +318,6 @@ func freshPostgres(ctx context.Context, dsn string) (string, func(), error) {
 		admin.Close()
 	}
 	return u.String(), drop, nil
-}
-
-func masterKeys() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return "1:" + base64.StdEncoding.EncodeToString(b), nil
 }
 
 func printTable(out io.Writer, o options, rows []result) {

@@ -310,6 +310,13 @@ func New(cfg *config.Config, db *bun.DB, secret keys.Secret, now func() time.Tim
 	if cfg.Mail.Driver == "resend" {
 		rate = cfg.Mail.ResendRate
 	}
+	// A run must end (and yield) well inside the job's lease: the runner cuts
+	// a handler off at 9/10 of it, so a run longer than the lease never gets
+	// past its first timeout and the broadcast stalls on retries.
+	budget := time.Minute
+	if cfg.JobLease > 0 {
+		budget = min(budget, cfg.JobLease/3)
+	}
 	return &Service{DB: db, Sender: snd, Pace: pace.NewLimiter(rate, now), Secret: secret.Derive("broadcast-tokens"),
-		BaseURL: cfg.BaseURL.String(), From: cfg.Mail.From, Now: now, Log: log}, nil
+		BaseURL: cfg.BaseURL.String(), From: cfg.Mail.From, Now: now, Log: log, Budget: budget}, nil
 }

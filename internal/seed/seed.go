@@ -5,7 +5,9 @@ package seed
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"strconv"
@@ -42,6 +44,27 @@ func Link(ctx context.Context, db bun.IDB, slug string, releaseAt, now time.Time
 type Fan struct {
 	UserID       string
 	RefreshToken string
+}
+
+// Fans makes n Spotify accounts fan0 … fan<n-1>, each with the refresh token
+// grant returns for its id (spotifytest.Server.Grant).
+func Fans(n int, grant func(userID string) string) []Fan {
+	fans := make([]Fan, n)
+	for i := range fans {
+		id := "fan" + strconv.Itoa(i)
+		fans[i] = Fan{UserID: id, RefreshToken: grant(id)}
+	}
+	return fans
+}
+
+// MasterKeys is a fresh DROPDAY_MASTER_KEYS value (one random version-1 key),
+// for seeding with vault.Parse and for the child process to decrypt with.
+func MasterKeys() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("seed: master keys: %w", err)
+	}
+	return "1:" + base64.StdEncoding.EncodeToString(b), nil
 }
 
 // batch keeps each INSERT under SQLite's bound-parameter limit.
