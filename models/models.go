@@ -128,6 +128,9 @@ type Link struct {
 	State       string    `bun:"state,notnull"`
 	CreatedAt   time.Time `bun:"created_at,notnull"`
 	UpdatedAt   time.Time `bun:"updated_at,notnull"`
+	// ResolveAlertedAt is when the admins were told the release is still
+	// missing on some platforms (once per link).
+	ResolveAlertedAt *time.Time `bun:"resolve_alerted_at"`
 
 	// Counts filled by list queries, not columns.
 	SignupCount int `bun:"signup_count,scanonly"`

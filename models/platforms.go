@@ -1,5 +1,11 @@
 package models
 
+import (
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
 // Platform is a streaming service a fan can pick on the landing page.
 type Platform struct {
 	Key  string // stored in rows and used in URLs
@@ -34,4 +40,30 @@ func PlatformByKey(key string) (Platform, bool) {
 		}
 	}
 	return Platform{}, false
+}
+
+// LinkPlatform is where a link's release is on one platform.
+type LinkPlatform struct {
+	bun.BaseModel `bun:"table:link_platforms"`
+
+	LinkID   int64  `bun:"link_id,pk"`
+	Platform string `bun:"platform,pk"`
+	// FoundURL is what the catalog look-up found ("" until found).
+	FoundURL string `bun:"found_url,notnull"`
+	// Items are what a save takes on this platform (Spotify: URIs).
+	Items   []string   `bun:"items,type:text,notnull"`
+	FoundAt *time.Time `bun:"found_at"`
+	// ManualURL is what the artist pasted; it wins over FoundURL.
+	ManualURL string     `bun:"manual_url,notnull"`
+	Checks    int        `bun:"checks,notnull"`
+	CheckedAt *time.Time `bun:"checked_at"`
+	LastError string     `bun:"last_error,notnull"`
+}
+
+// ListenURL is where the smart link's button for this platform goes ("" = nowhere yet).
+func (lp *LinkPlatform) ListenURL() string {
+	if lp.ManualURL != "" {
+		return lp.ManualURL
+	}
+	return lp.FoundURL
 }

@@ -49,11 +49,21 @@ type Release struct {
 	URL string
 }
 
-// Client is one streaming service. Implementations take their base URLs and
-// *http.Client from config, so tests and the demo point them at stand-ins.
-type Client interface {
+// Catalog finds a release on one streaming service. A platform can have a
+// catalog without direct pre-save (Deezer's look-up needs no fan, Apple's only
+// a developer token): release resolution uses every configured Catalog.
+type Catalog interface {
 	// Key is the platform's key in models.Platforms ("spotify").
 	Key() string
+	// Lookup finds the release on this platform (ErrNotFound when it is not live yet).
+	Lookup(ctx context.Context, src Source) (Release, error)
+}
+
+// Client is one streaming service with direct pre-save. Implementations take
+// their base URLs and *http.Client from config, so tests and the demo point
+// them at stand-ins.
+type Client interface {
+	Catalog
 	// AuthorizeURL is where the fan's browser goes to consent. verifier is the
 	// PKCE code verifier (the client sends its S256 challenge).
 	AuthorizeURL(state, verifier string, scopes []string) string
@@ -65,8 +75,6 @@ type Client interface {
 	Profile(ctx context.Context, accessToken string) (Profile, error)
 	// Save puts the items into the fan's library, in as few calls as the API allows.
 	Save(ctx context.Context, accessToken string, items []string) error
-	// Lookup finds the release on this platform (ErrNotFound when it is not live yet).
-	Lookup(ctx context.Context, src Source) (Release, error)
 }
 
 // Kind sorts failures into what the worker does next.

@@ -40,3 +40,13 @@ func New(cfg *config.Config, hc *http.Client) map[string]platform.Client {
 	}
 	return out
 }
+
+// Catalogs returns every configured catalog look-up, keyed by platform key:
+// each direct-save client, plus platforms whose catalog works without one.
+func Catalogs(cfg *config.Config, clients map[string]platform.Client) map[string]platform.Catalog {
+	out := map[string]platform.Catalog{}
+	for k, c := range clients {
+		out[k] = c
+	}
+	return out
+}

@@ -1,0 +1,96 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/dropday/dropday/models"
+)
+
+// LinkPlatforms lists where a link's release is, one row per platform that was
+// looked up or given a URL, in no particular order.
+func LinkPlatforms(ctx context.Context, db bun.IDB, linkID int64) ([]models.LinkPlatform, error) {
+	var out []models.LinkPlatform
+	if err := db.NewSelect().Model(&out).Where("link_id = ?", linkID).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("store: link platforms: %w", err)
+	}
+	return out, nil
+}
+
+// LinkPlatform finds one platform's row of a link (ErrNotFound when there is none).
+func LinkPlatform(ctx context.Context, db bun.IDB, linkID int64, platform string) (*models.LinkPlatform, error) {
+	lp := new(models.LinkPlatform)
+	if err := db.NewSelect().Model(lp).Where("link_id = ? AND platform = ?", linkID, platform).Scan(ctx); err != nil {
+		return nil, notFound("link platform", err)
+	}
+	return lp, nil
+}
+
+// ListenURL is where a link's button for platform goes: the artist's URL, else
+// the one found. ErrNotFound when there is neither (yet).
+func ListenURL(ctx context.Context, db bun.IDB, linkID int64, platform string) (string, error) {
+	lp, err := LinkPlatform(ctx, db, linkID, platform)
+	if err != nil {
+		return "", err
+	}
+	if u := lp.ListenURL(); u != "" {
+		return u, nil
+	}
+	return "", fmt.Errorf("store: listen url: %w", ErrNotFound)
+}
+
+// RecordFound stores what a catalog look-up found (the first time sets found_at;
+// a later look-up refreshes the URL and items but keeps when it was first found).
+func RecordFound(ctx context.Context, db bun.IDB, linkID int64, platform, url string, items []string, now time.Time) error {
+	if items == nil {
+		items = []string{}
+	}
+	lp := &models.LinkPlatform{LinkID: linkID, Platform: platform, FoundURL: url, Items: items,
+		FoundAt: &now, Checks: 1, CheckedAt: &now}
+	_, err := db.NewInsert().Model(lp).
+		On("CONFLICT (link_id, platform) DO UPDATE").
+		Set("found_url = EXCLUDED.found_url").
+		Set("items = EXCLUDED.items").
+		Set("found_at = COALESCE(link_platform.found_at, EXCLUDED.found_at)").
+		Set("checks = link_platform.checks + 1").
+		Set("checked_at = EXCLUDED.checked_at").
+		Set("last_error = ''").
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("store: record found: %w", err)
+	}
+	return nil
+}
+
+// RecordMissing notes a look-up that did not find the release (msg says why).
+func RecordMissing(ctx context.Context, db bun.IDB, linkID int64, platform, msg string, now time.Time) error {
+	lp := &models.LinkPlatform{LinkID: linkID, Platform: platform, Items: []string{},
+		Checks: 1, CheckedAt: &now, LastError: msg}
+	_, err := db.NewInsert().Model(lp).
+		On("CONFLICT (link_id, platform) DO UPDATE").
+		Set("checks = link_platform.checks + 1").
+		Set("checked_at = EXCLUDED.checked_at").
+		Set("last_error = EXCLUDED.last_error").
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("store: record missing: %w", err)
+	}
+	return nil
+}
+
+// SetManualURL stores (or, with "", clears) the URL the artist gave for a
+// platform. The caller validates it; dropday never fetches it.
+func SetManualURL(ctx context.Context, db bun.IDB, linkID int64, platform, url string) error {
+	lp := &models.LinkPlatform{LinkID: linkID, Platform: platform, Items: []string{}, ManualURL: url}
+	_, err := db.NewInsert().Model(lp).
+		On("CONFLICT (link_id, platform) DO UPDATE").
+		Set("manual_url = EXCLUDED.manual_url").
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("store: set manual url: %w", err)
+	}
+	return nil
+}
