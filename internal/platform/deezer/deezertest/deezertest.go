@@ -276,15 +276,12 @@ func (s *Server) serveTrack(w http.ResponseWriter, key string) {
 			link = s.URL + "/listen/track/" + standin.Itoa(t.ID)
 		}
 		alb := map[string]any{"id": t.AlbumID, "title": t.Title, "type": "album"}
-		cover := s.URL + "/cover/track/" + standin.Itoa(t.ID)
+		big, xl := s.URL+"/cover/track/"+standin.Itoa(t.ID)+"?size=500", s.URL+"/cover/track/"+standin.Itoa(t.ID)+"?size=1000"
 		if a := s.albumLocked(t.AlbumID, now); a != nil {
 			alb["title"] = a.Title
-			cover = s.cover(*a)
+			big, xl = s.covers(*a)
 		}
-		alb["cover_big"], alb["cover_xl"] = cover+"?size=500", cover+"?size=1000"
-		if strings.Contains(cover, "?") {
-			alb["cover_big"], alb["cover_xl"] = cover, cover
-		}
+		alb["cover_big"], alb["cover_xl"] = big, xl
 		writeJSON(w, map[string]any{
 			"id": t.ID, "readable": true, "title": t.Title, "isrc": t.ISRC, "link": link, "duration": 200,
 			"artist": map[string]any{"id": 1, "name": t.Artist, "type": "artist"},
@@ -295,11 +292,13 @@ func (s *Server) serveTrack(w http.ResponseWriter, key string) {
 	writeError(w, "DataException", "no data", CodeNotFound)
 }
 
-func (s *Server) cover(a Album) string {
+// covers are cover_big and cover_xl: the album's own, or the stand-in's.
+func (s *Server) covers(a Album) (big, xl string) {
 	if a.Cover != "" {
-		return a.Cover
+		return a.Cover, a.Cover
 	}
-	return s.URL + "/cover/album/" + standin.Itoa(a.ID)
+	base := s.URL + "/cover/album/" + standin.Itoa(a.ID)
+	return base + "?size=500", base + "?size=1000"
 }
 
 func (s *Server) serveAlbum(w http.ResponseWriter, key string) {
@@ -317,11 +316,7 @@ func (s *Server) serveAlbum(w http.ResponseWriter, key string) {
 		if link == "" {
 			link = s.URL + "/listen/album/" + standin.Itoa(a.ID)
 		}
-		cover := s.cover(a)
-		big, xl := cover, cover
-		if a.Cover == "" {
-			big, xl = cover+"?size=500", cover+"?size=1000"
-		}
+		big, xl := s.covers(a)
 		writeJSON(w, map[string]any{
 			"id": a.ID, "title": a.Title, "upc": a.UPC, "link": link, "cover_big": big, "cover_xl": xl,
 			"artist": map[string]any{"id": 1, "name": a.Artist, "type": "artist"}, "type": "album",
