@@ -90,4 +90,3 @@ func TestWireProtocol(t *testing.T) {
 		t.Fatalf("expired token: %d", st)
 	}
 }
-
