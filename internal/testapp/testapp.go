@@ -23,6 +23,7 @@ import (
 
 	"github.com/dropday/dropday/handlers"
 	"github.com/dropday/dropday/internal/accounts"
+	"github.com/dropday/dropday/internal/analytics"
 	"github.com/dropday/dropday/internal/apitokens"
 	"github.com/dropday/dropday/internal/artwork"
 	"github.com/dropday/dropday/internal/auth"
@@ -71,6 +72,8 @@ type App struct {
 	// AccountMail sends invitations and password resets; tests may swap its
 	// Sender before the first request, and call Wait after a "forgot password".
 	AccountMail *accounts.Mailer
+	// Analytics counts views and clicks; tests call its Flush (no background loop runs).
+	Analytics *analytics.Recorder
 }
 
 // Options tweak New.
@@ -171,7 +174,9 @@ func New(t testing.TB, opts ...Options) *App {
 		go func() { defer close(done); _ = a.Release.Run(ctx) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
+	a.Analytics = analytics.New(db, clock.Now, log, cfg.BaseURL)
 	h = handlers.New(handlers.Deps{
+		Analytics: a.Analytics,
 		Config: cfg, DB: db, Log: log, Now: clock.Now, Release: a.Release, Broadcast: a.Broadcast, AccountMail: a.AccountMail,
 		Presave: &presave.Flow{DB: db, Vault: a.Vault, Clients: clients, Now: clock.Now},
 		Hasher:  auth.NewHasher(cfg.BcryptCost), Secret: secret,
