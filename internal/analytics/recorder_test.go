@@ -284,7 +284,7 @@ func TestReferrerHostAndUTMSource(t *testing.T) {
 			{"/night-drive", "https://l.facebook.com/l.php?u=https%3A%2F%2Fdrop"},
 			{"/night-drive?utm_source=%20TikTok%20", ""},
 			{"/night-drive", "https://drop.example.com/night-drive/presaved"}, // our own page: no referral
-			{"/night-drive", "android-app://com.google.android.gm/"},        // not http(s)
+			{"/night-drive", "android-app://com.google.android.gm/"},          // not http(s)
 		}
 		for i, v := range views {
 			rec.View(get(v.target, phoneUA, "Referer", v.ref), l.ID, fmt.Sprintf("198.51.100.%d", i))
