@@ -176,11 +176,12 @@ func New(t testing.TB, opts ...Options) *App {
 	}
 	a.Analytics = analytics.New(db, clock.Now, log, cfg.BaseURL)
 	h = handlers.New(handlers.Deps{
-		Analytics: a.Analytics,
-		Config:    cfg, DB: db, Log: log, Now: clock.Now, Release: a.Release, Broadcast: a.Broadcast, AccountMail: a.AccountMail,
+		Config: cfg, DB: db, Log: log, Now: clock.Now, Release: a.Release, Broadcast: a.Broadcast, AccountMail: a.AccountMail,
 		Presave: &presave.Flow{DB: db, Vault: a.Vault, Clients: clients, Now: clock.Now},
 		Hasher:  auth.NewHasher(cfg.BcryptCost), Secret: secret,
 		Artwork: &artwork.Store{Dir: filepath.Join(dataDir, "artwork"), MaxBytes: cfg.MaxArtworkBytes},
+		// Analytics counts in memory; tests flush it (or the insights page does).
+		Analytics: a.Analytics,
 	})
 	return a
 }
