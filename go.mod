@@ -22,11 +22,6 @@ require (
 )
 
 require (
-	github.com/boyter/go-string v1.0.5 // indirect
-	github.com/medama-io/go-useragent v1.2.5 // indirect
-)
-
-require (
 	github.com/a-h/parse v0.0.0-20250122154542-74294addb73e // indirect
 	github.com/andybalholm/brotli v1.1.0 // indirect
 	github.com/cenkalti/backoff/v4 v4.3.0 // indirect

@@ -27,7 +27,6 @@ import (
 	"sync"
 	"time"
 
-	useragent "github.com/medama-io/go-useragent"
 	"github.com/uptrace/bun"
 
 	"github.com/dropday/dropday/internal/store"
@@ -78,7 +77,6 @@ type Recorder struct {
 	log *slog.Logger
 	// selfHost is dropday's own host: moving between its pages is no referral.
 	selfHost string
-	ua       *useragent.Parser
 
 	saltMu  sync.Mutex
 	saltDay string
@@ -100,7 +98,7 @@ type Recorder struct {
 
 // New makes a recorder; baseURL is dropday's public address (its host is not a referrer).
 func New(db *bun.DB, now func() time.Time, log *slog.Logger, baseURL *url.URL) *Recorder {
-	r := &Recorder{db: db, now: now, log: log, ua: useragent.NewParser(), kick: make(chan struct{}, 1)}
+	r := &Recorder{db: db, now: now, log: log, kick: make(chan struct{}, 1)}
 	if baseURL != nil {
 		r.selfHost = strings.ToLower(baseURL.Hostname())
 	}
@@ -128,12 +126,32 @@ func (r *Recorder) Counted(req *http.Request) bool {
 			return false
 		}
 	}
-	ua := req.UserAgent()
-	if ua == "" {
-		return false // every browser sends one
+	return !Robot(req.UserAgent())
+}
+
+// robotWords are fragments (lower case) of the user agents of crawlers,
+// link-preview fetchers, monitors and scripts that call themselves Mozilla.
+var robotWords = []string{
+	"bot", "crawl", "spider", "slurp", "externalhit", "externalagent", "preview", "fetch", "headless",
+	"lighthouse", "http", "scan", "monitor", "python", "curl", "wget", "java/", "okhttp", "axios",
+	"whatsapp", "embedly", "iframely", "pinterest", "vkshare", "skype", "snippet", "validator",
+}
+
+// Robot tells whether a user agent is not a person's browser. Every browser's
+// starts with "Mozilla/" (or "Opera/"); link previewers such as WhatsApp,
+// Slackbot or TelegramBot and scripts (curl) mostly don't, and the crawlers that
+// do name themselves (Googlebot, bingbot, facebookexternalhit, HeadlessChrome…).
+func Robot(ua string) bool {
+	if !strings.HasPrefix(ua, "Mozilla/") && !strings.HasPrefix(ua, "Opera/") {
+		return true // an empty user agent included
 	}
-	agent := r.ua.Parse(ua)
-	return !agent.IsBot()
+	l := strings.ReplaceAll(strings.ToLower(ua), "cubot", "") // a phone brand, not a robot
+	for _, w := range robotWords {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // View records a page view of link by the request's visitor (ip as the router

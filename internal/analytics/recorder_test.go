@@ -247,6 +247,11 @@ func TestBotsPrefetchAndHEADNotCounted(t *testing.T) {
 			get("/night-drive", "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)"),
 			get("/night-drive", "TelegramBot (like TwitterBot)"),
 			get("/night-drive", "curl/8.5.0"),
+			get("/night-drive", "Iframely/1.3.1 (+https://iframely.com/docs/about)"),
+			get("/night-drive", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36"),
+			get("/night-drive", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15 (Applebot/0.1; +http://www.apple.com/go/applebot)"),
+			get("/night-drive", "LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)"),
+			get("/night-drive", "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)"),
 			get("/night-drive", ""),
 			get("/night-drive", phoneUA, "Purpose", "prefetch"),
 			get("/night-drive", phoneUA, "Sec-Purpose", "prefetch;prerender"),
@@ -265,10 +270,19 @@ func TestBotsPrefetchAndHEADNotCounted(t *testing.T) {
 		if n := count(t, db, "analytics_clicks", "link_id = ?", l.ID); n != 0 {
 			t.Fatalf("bot clicks counted: %d rows", n)
 		}
-		rec.View(get("/night-drive", phoneUA), l.ID, ip)
+		// People: an iPhone, an Android phone whose brand ends in "bot", in-app browsers.
+		for _, ua := range []string{
+			phoneUA,
+			"Mozilla/5.0 (Linux; Android 10; CUBOT X30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
+			"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 321.0.2.19.98 (iPhone14,5; iOS 17_4; en_GB)",
+			"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/450.0.0.38.108;FBBV/1;FBDV/iPhone14,5;FBMD/iPhone;FBSN/iOS;FBSV/17.4;FBSS/3;FBCR/;FBID/phone;FBLC/en_GB;FBOP/5]",
+			"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36 TikTok/34.1",
+		} {
+			rec.View(get("/night-drive", ua), l.ID, ip)
+		}
 		flush(t, rec)
-		if v, u := dayViews(t, db, l.ID, "2026-11-21"); v != 1 || u != 1 {
-			t.Fatalf("the person: %d views, %d visitors", v, u)
+		if v, u := dayViews(t, db, l.ID, "2026-11-21"); v != 5 || u != 5 {
+			t.Fatalf("the people: %d views, %d visitors; want 5, 5", v, u)
 		}
 	})
 }
