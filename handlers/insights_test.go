@@ -105,9 +105,12 @@ func TestListenClickRedirects(t *testing.T) {
 					t.Fatalf("%s: %d, Location %q; want 404 without a redirect", path, res.StatusCode, res.Header.Get("Location"))
 				}
 			}
-			// A crawler is redirected too, but not counted.
+			// A crawler and a HEAD are redirected too, but not counted.
 			if res := visit(t, app, http.MethodGet, "/night-drive/go/spotify", googlebot); res.StatusCode != http.StatusFound {
 				t.Fatalf("bot: %d", res.StatusCode)
+			}
+			if res := visit(t, app, http.MethodHead, "/night-drive/go/spotify", fanUA(1)); res.StatusCode != http.StatusFound || res.Header.Get("Location") != spotifyListen {
+				t.Fatalf("HEAD: %d %q", res.StatusCode, res.Header.Get("Location"))
 			}
 			flushAnalytics(t, app)
 			if got := fmt.Sprint(clicksOf(t, app, l.ID)); got != "map[apple_music:1 spotify:3]" {

@@ -114,4 +114,5 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/:slug/presaved", s.presaved)
 	// The smart link's "listen" buttons: count the click, redirect to the stored URL.
 	e.GET("/:slug/go/:platform", s.listenClick)
+	e.HEAD("/:slug/go/:platform", s.listenClick) // previewers probe; answered, not counted
 }

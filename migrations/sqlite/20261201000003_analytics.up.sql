@@ -48,3 +48,8 @@ CREATE TABLE analytics_clicks (
     n INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (link_id, day, platform)
 );
+--bun:split
+-- Insights count pre-saves and signups per day over a workspace's links.
+CREATE INDEX presaves_workspace_created_idx ON presaves (workspace_id, created_at);
+--bun:split
+CREATE INDEX signups_workspace_consented_idx ON signups (workspace_id, consented_at);
