@@ -32,6 +32,7 @@ func (s *Server) landing(c echo.Context) error {
 	if l.State == models.LinkArchived {
 		return render(c, http.StatusGone, public.Ended(s.landingView(l, now)))
 	}
+	s.Analytics.View(c.Request(), l.ID, c.RealIP()) // in memory; flushed in batches
 	tag := landingETag(l, released(l, now), s.Config.URL(""), s.directKeys())
 	h := c.Response().Header()
 	h.Set("ETag", tag)

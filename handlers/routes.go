@@ -60,6 +60,9 @@ func (s *Server) routes(e *echo.Echo) {
 	a.POST("/links/:id/broadcast/pause", s.linkBroadcastControl("pause"))
 	a.POST("/links/:id/broadcast/resume", s.linkBroadcastControl("resume"))
 	a.POST("/links/:id/broadcast/cancel", s.linkBroadcastControl("cancel"))
+	// Insights: views, visitors, sources, pre-saves, signups and clicks.
+	a.GET("/links/:id/insights", s.linkInsights)
+	a.GET("/insights", s.workspaceInsights)
 	// The workspace's fans and email.
 	a.GET("/subscribers", s.subscriberList)
 	a.GET("/subscribers/export.csv", s.subscriberExport)
@@ -109,4 +112,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.POST("/:slug/signup", s.signup, s.sameOrigin)
 	e.POST("/:slug/presave/:platform", s.presaveStart, s.sameOrigin)
 	e.GET("/:slug/presaved", s.presaved)
+	// The smart link's "listen" buttons: count the click, redirect to the stored URL.
+	e.GET("/:slug/go/:platform", s.listenClick)
+	e.HEAD("/:slug/go/:platform", s.listenClick) // previewers probe; answered, not counted
 }

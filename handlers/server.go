@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/dropday/dropday/internal/accounts"
+	"github.com/dropday/dropday/internal/analytics"
 	"github.com/dropday/dropday/internal/artwork"
 	"github.com/dropday/dropday/internal/auth"
 	"github.com/dropday/dropday/internal/broadcast"
@@ -38,6 +39,8 @@ type Deps struct {
 	Broadcast *broadcast.Service
 	// AccountMail sends invitations and password resets through the configured driver.
 	AccountMail *accounts.Mailer
+	// Analytics counts views and clicks in memory (its Run flushes them); nil counts nothing.
+	Analytics *analytics.Recorder
 }
 
 // Server holds the dependencies and the per-process limiters.

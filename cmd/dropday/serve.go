@@ -14,6 +14,7 @@ import (
 
 	"github.com/dropday/dropday/handlers"
 	"github.com/dropday/dropday/internal/accounts"
+	"github.com/dropday/dropday/internal/analytics"
 	"github.com/dropday/dropday/internal/artwork"
 	"github.com/dropday/dropday/internal/auth"
 	"github.com/dropday/dropday/internal/broadcast"
@@ -88,6 +89,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks ...b
 		Broadcast: emails,
 		// Invitations and password resets go through the same driver.
 		AccountMail: accountMail,
+		Analytics:   analytics.New(db, time.Now, log, cfg.BaseURL),
 	}
 	for _, h := range hooks {
 		if err := h(ctx, deps); err != nil {
@@ -124,6 +126,18 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks ...b
 	defer stopEngine()
 	engineDone := make(chan error, 1)
 	go func() { engineDone <- deps.Release.Run(engineCtx) }()
+
+	// Analytics flushes its in-memory counts every few seconds, and once more after the server stops.
+	statsCtx, stopStats := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopStats()
+	statsDone := make(chan error, 1)
+	go func() { statsDone <- deps.Analytics.Run(statsCtx) }()
+	defer func() {
+		stopStats()
+		if err := <-statsDone; err != nil {
+			log.Error("analytics: last flush failed; the last seconds of views are lost", "err", err)
+		}
+	}()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

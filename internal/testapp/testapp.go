@@ -23,6 +23,7 @@ import (
 
 	"github.com/dropday/dropday/handlers"
 	"github.com/dropday/dropday/internal/accounts"
+	"github.com/dropday/dropday/internal/analytics"
 	"github.com/dropday/dropday/internal/apitokens"
 	"github.com/dropday/dropday/internal/artwork"
 	"github.com/dropday/dropday/internal/auth"
@@ -84,6 +85,8 @@ type App struct {
 	// Catalogs are the configured catalog look-ups (registry.Catalogs),
 	// dating their tokens by Clock.
 	Catalogs map[string]platform.Catalog
+	// Analytics counts views and clicks; tests call its Flush (no background loop runs).
+	Analytics *analytics.Recorder
 }
 
 // Options tweak New.
@@ -217,11 +220,14 @@ func New(t testing.TB, opts ...Options) *App {
 		go func() { defer close(done); _ = a.Release.Run(ctx) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
+	a.Analytics = analytics.New(db, clock.Now, log, cfg.BaseURL)
 	h = handlers.New(handlers.Deps{
 		Config: cfg, DB: db, Log: log, Now: clock.Now, Release: a.Release, Broadcast: a.Broadcast, AccountMail: a.AccountMail,
 		Presave: &presave.Flow{DB: db, Vault: a.Vault, Clients: clients, Now: clock.Now},
 		Hasher:  auth.NewHasher(cfg.BcryptCost), Secret: secret,
 		Artwork: &artwork.Store{Dir: filepath.Join(dataDir, "artwork"), MaxBytes: cfg.MaxArtworkBytes},
+		// Analytics counts in memory; tests flush it (or the insights page does).
+		Analytics: a.Analytics,
 	})
 	return a
 }
