@@ -15,6 +15,7 @@ import (
 	"github.com/dropday/dropday/internal/auth"
 	"github.com/dropday/dropday/internal/broadcast"
 	"github.com/dropday/dropday/internal/config"
+	"github.com/dropday/dropday/internal/fans"
 	"github.com/dropday/dropday/internal/keys"
 	"github.com/dropday/dropday/internal/presave"
 	"github.com/dropday/dropday/internal/ratelimit"
@@ -38,6 +39,8 @@ type Deps struct {
 	Broadcast *broadcast.Service
 	// AccountMail sends invitations and password resets through the configured driver.
 	AccountMail *accounts.Mailer
+	// Fans is the fans' data rights: their data page, export, erasure, retention.
+	Fans *fans.Service
 }
 
 // Server holds the dependencies and the per-process limiters.

@@ -47,7 +47,9 @@ type Actor struct {
 var CLI = Actor{Kind: models.ActorCLI, Name: "cli"}
 
 // Fan is a fan acting on their own data, from a request.
-func Fan(ip, ua string) Actor { return Actor{Kind: models.ActorFan, Name: "fan", IP: ip, UserAgent: ua} }
+func Fan(ip, ua string) Actor {
+	return Actor{Kind: models.ActorFan, Name: "fan", IP: ip, UserAgent: ua}
+}
 
 // User is a signed-in admin, from a request.
 func User(id int64, email, ip, ua string) Actor {

@@ -52,27 +52,27 @@ type ExportConsent struct {
 // is never exported (it is sealed and useless outside dropday); whether one
 // is still held is.
 type ExportPresave struct {
-	Link             ExportLink     `json:"link"`
-	Platform         string         `json:"platform"`
-	PlatformUserID   string         `json:"platform_user_id"`
-	DisplayName      string         `json:"display_name"`
-	Email            string         `json:"email"`
-	EmailOptIn       bool           `json:"email_opt_in"`
-	IP               string         `json:"ip"`
-	UserAgent        string         `json:"user_agent"`
-	ConsentVersion   string         `json:"consent_version"`
-	Consent          *ExportConsent `json:"consent_text"`
-	ConsentedAt      time.Time      `json:"consented_at"`
-	Scope            string         `json:"scope"`
-	State            string         `json:"state"`
-	HoldsCredential  bool           `json:"holds_platform_access"`
-	CredentialKey    *int           `json:"credential_key_version"`
-	LastError        string         `json:"last_error"`
-	DeliveredAt      *time.Time     `json:"delivered_at"`
-	RevokedAt        *time.Time     `json:"revoked_at"`
-	CreatedAt        time.Time      `json:"created_at"`
-	UpdatedAt        time.Time      `json:"updated_at"`
-	RevokeTokenNote  string         `json:"revoke_token"`
+	Link            ExportLink     `json:"link"`
+	Platform        string         `json:"platform"`
+	PlatformUserID  string         `json:"platform_user_id"`
+	DisplayName     string         `json:"display_name"`
+	Email           string         `json:"email"`
+	EmailOptIn      bool           `json:"email_opt_in"`
+	IP              string         `json:"ip"`
+	UserAgent       string         `json:"user_agent"`
+	ConsentVersion  string         `json:"consent_version"`
+	Consent         *ExportConsent `json:"consent_text"`
+	ConsentedAt     time.Time      `json:"consented_at"`
+	Scope           string         `json:"scope"`
+	State           string         `json:"state"`
+	HoldsCredential bool           `json:"holds_platform_access"`
+	CredentialKey   *int           `json:"credential_key_version"`
+	LastError       string         `json:"last_error"`
+	DeliveredAt     *time.Time     `json:"delivered_at"`
+	RevokedAt       *time.Time     `json:"revoked_at"`
+	CreatedAt       time.Time      `json:"created_at"`
+	UpdatedAt       time.Time      `json:"updated_at"`
+	RevokeTokenNote string         `json:"revoke_token"`
 }
 
 // ExportSubscribe is a subscription to the workspace's emails.

@@ -396,7 +396,7 @@ func (s *Service) Target(id Identity) string {
 	case len(id.Emails) > 0:
 		return "fan " + s.Key.Hash(id.Emails[0])[:12]
 	case len(id.Accounts) > 0:
-		return "fan " + s.Key.Hash(id.Accounts[0].Platform+":"+id.Accounts[0].UserID)[:12]
+		return "fan " + s.Key.Hash(id.Accounts[0].Platform + ":" + id.Accounts[0].UserID)[:12]
 	}
 	return "fan (nobody found)"
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/dropday/dropday/internal/fans"
 	"github.com/dropday/dropday/internal/signup"
 	"github.com/dropday/dropday/internal/store"
 	"github.com/dropday/dropday/internal/testdb"
@@ -26,16 +27,16 @@ func TestCheck(t *testing.T) {
 		wantPlatform string
 		wantErr      []string // fields with errors
 	}{
-		{"valid", signup.Input{Email: "fan@example.com", Platform: "spotify"}, "fan@example.com", "spotify", nil},
-		{"normalised", signup.Input{Email: "  Fan@Example.COM ", Platform: " tidal "}, "fan@example.com", "tidal", nil},
-		{"no platform is other", signup.Input{Email: "fan@example.com"}, "fan@example.com", "other", nil},
-		{"every platform key", signup.Input{Email: "fan@example.com", Platform: "amazon_music"}, "fan@example.com", "amazon_music", nil},
-		{"unknown platform", signup.Input{Email: "fan@example.com", Platform: "napster"}, "fan@example.com", "", []string{"platform"}},
-		{"platform name is not a key", signup.Input{Email: "fan@example.com", Platform: "Spotify"}, "fan@example.com", "", []string{"platform"}},
-		{"empty email", signup.Input{Platform: "spotify"}, "", "spotify", []string{"email"}},
-		{"bad email", signup.Input{Email: "fan@example", Platform: "spotify"}, "", "spotify", []string{"email"}},
-		{"display name form", signup.Input{Email: "Fan <fan@example.com>", Platform: "spotify"}, "", "spotify", []string{"email"}},
-		{"both bad", signup.Input{Email: "nope", Platform: "x"}, "", "", []string{"email", "platform"}},
+		{"valid", signup.Input{Erasure: testKey, Email: "fan@example.com", Platform: "spotify"}, "fan@example.com", "spotify", nil},
+		{"normalised", signup.Input{Erasure: testKey, Email: "  Fan@Example.COM ", Platform: " tidal "}, "fan@example.com", "tidal", nil},
+		{"no platform is other", signup.Input{Erasure: testKey, Email: "fan@example.com"}, "fan@example.com", "other", nil},
+		{"every platform key", signup.Input{Erasure: testKey, Email: "fan@example.com", Platform: "amazon_music"}, "fan@example.com", "amazon_music", nil},
+		{"unknown platform", signup.Input{Erasure: testKey, Email: "fan@example.com", Platform: "napster"}, "fan@example.com", "", []string{"platform"}},
+		{"platform name is not a key", signup.Input{Erasure: testKey, Email: "fan@example.com", Platform: "Spotify"}, "fan@example.com", "", []string{"platform"}},
+		{"empty email", signup.Input{Erasure: testKey, Platform: "spotify"}, "", "spotify", []string{"email"}},
+		{"bad email", signup.Input{Erasure: testKey, Email: "fan@example", Platform: "spotify"}, "", "spotify", []string{"email"}},
+		{"display name form", signup.Input{Erasure: testKey, Email: "Fan <fan@example.com>", Platform: "spotify"}, "", "spotify", []string{"email"}},
+		{"both bad", signup.Input{Erasure: testKey, Email: "nope", Platform: "x"}, "", "", []string{"email", "platform"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,13 +108,13 @@ func TestSignupStoresConsentOnce(t *testing.T) {
 		ctx := context.Background()
 		l := seed(t, db, models.LinkLive)
 		long := strings.Repeat("é", 300) // 600 bytes: the cut must not split a character
-		res, err := signup.Signup(ctx, db, l, signup.Input{Email: "Fan@Example.com", Platform: "spotify", IP: "192.0.2.7", UserAgent: long}, t0)
+		res, err := signup.Signup(ctx, db, l, signup.Input{Erasure: testKey, Email: "Fan@Example.com", Platform: "spotify", IP: "192.0.2.7", UserAgent: long}, t0)
 		if err != nil || !res.Stored || res.Email != "fan@example.com" || res.Platform.Key != "spotify" {
 			t.Fatalf("Signup = %+v, %v", res, err)
 		}
 		// Again, later, with another preference: same subscriber, refreshed consent.
 		later := t0.Add(time.Hour)
-		if _, err := signup.Signup(ctx, db, l, signup.Input{Email: " FAN@example.com", Platform: "deezer", IP: "192.0.2.8", UserAgent: "UA2"}, later); err != nil {
+		if _, err := signup.Signup(ctx, db, l, signup.Input{Erasure: testKey, Email: " FAN@example.com", Platform: "deezer", IP: "192.0.2.8", UserAgent: "UA2"}, later); err != nil {
 			t.Fatal(err)
 		}
 		if n := count(t, db, "subscribers"); n != 1 {
@@ -136,7 +137,7 @@ func TestSignupTruncatesUserAgent(t *testing.T) {
 	ctx := context.Background()
 	l := seed(t, db, models.LinkLive)
 	long := "a" + strings.Repeat("é", 300)
-	if _, err := signup.Signup(ctx, db, l, signup.Input{Email: "fan@example.com", UserAgent: long}, t0); err != nil {
+	if _, err := signup.Signup(ctx, db, l, signup.Input{Erasure: testKey, Email: "fan@example.com", UserAgent: long}, t0); err != nil {
 		t.Fatal(err)
 	}
 	ss, _, err := store.LinkSignups(ctx, db, l.WorkspaceID, l.ID, store.SignupFilter{})
@@ -154,19 +155,19 @@ func TestSignupWritesNothing(t *testing.T) {
 	ctx := context.Background()
 	live := seed(t, db, models.LinkLive)
 
-	_, err := signup.Signup(ctx, db, live, signup.Input{Email: "not an email", Platform: "spotify"}, t0)
+	_, err := signup.Signup(ctx, db, live, signup.Input{Erasure: testKey, Email: "not an email", Platform: "spotify"}, t0)
 	var verrs validate.Errors
 	if !errors.As(err, &verrs) || verrs.Get("email") == "" {
 		t.Fatalf("bad email: err = %v, want validate.Errors on email", err)
 	}
-	res, err := signup.Signup(ctx, db, live, signup.Input{Email: "bot@example.com", Platform: "spotify", Honeypot: "http://spam.example"}, t0)
+	res, err := signup.Signup(ctx, db, live, signup.Input{Erasure: testKey, Email: "bot@example.com", Platform: "spotify", Honeypot: "http://spam.example"}, t0)
 	if err != nil || res.Stored || res.Email != "bot@example.com" {
 		t.Fatalf("honeypot: %+v, %v; want a normal result, not stored", res, err)
 	}
 	for _, state := range []string{models.LinkDraft, models.LinkArchived} {
 		l := *live
 		l.State = state
-		if _, err := signup.Signup(ctx, db, &l, signup.Input{Email: "fan@example.com"}, t0); !errors.Is(err, store.ErrNotFound) {
+		if _, err := signup.Signup(ctx, db, &l, signup.Input{Erasure: testKey, Email: "fan@example.com"}, t0); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("%s link: err = %v, want ErrNotFound", state, err)
 		}
 	}
@@ -174,3 +175,5 @@ func TestSignupWritesNothing(t *testing.T) {
 		t.Fatalf("%d rows written, want none", n)
 	}
 }
+
+var testKey = fans.Key("test-erasure-key-test-erasure-key")

@@ -28,6 +28,7 @@ import (
 	"github.com/dropday/dropday/internal/auth"
 	"github.com/dropday/dropday/internal/broadcast"
 	"github.com/dropday/dropday/internal/config"
+	"github.com/dropday/dropday/internal/fans"
 	"github.com/dropday/dropday/internal/keys"
 	"github.com/dropday/dropday/internal/platform/registry"
 	"github.com/dropday/dropday/internal/platform/spotify/spotifytest"
@@ -71,6 +72,8 @@ type App struct {
 	// AccountMail sends invitations and password resets; tests may swap its
 	// Sender before the first request, and call Wait after a "forgot password".
 	AccountMail *accounts.Mailer
+	// Fans is the fans' data rights service; call Wait after a "email me a link".
+	Fans *fans.Service
 }
 
 // Options tweak New.
@@ -165,6 +168,12 @@ func New(t testing.TB, opts ...Options) *App {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.AccountMail.Wait) // before the database closes
+	a.Fans, err = fans.New(cfg, db, secret, clock.Now, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Fans.Wait)
+	a.Release.Scheduler.Hourly = append(a.Release.Scheduler.Hourly, a.Fans.Retention)
 	if o.Deliver {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
@@ -173,7 +182,7 @@ func New(t testing.TB, opts ...Options) *App {
 	}
 	h = handlers.New(handlers.Deps{
 		Config: cfg, DB: db, Log: log, Now: clock.Now, Release: a.Release, Broadcast: a.Broadcast, AccountMail: a.AccountMail,
-		Presave: &presave.Flow{DB: db, Vault: a.Vault, Clients: clients, Now: clock.Now},
+		Presave: &presave.Flow{DB: db, Vault: a.Vault, Clients: clients, Now: clock.Now, Erasure: a.Fans.Key}, Fans: a.Fans,
 		Hasher:  auth.NewHasher(cfg.BcryptCost), Secret: secret,
 		Artwork: &artwork.Store{Dir: filepath.Join(dataDir, "artwork"), MaxBytes: cfg.MaxArtworkBytes},
 	})
