@@ -100,6 +100,16 @@ func (s *Server) routes(e *echo.Echo) {
 	e.POST("/unsubscribe/:token", s.unsubscribeSubmit)
 	e.POST("/unsubscribe/:token/resubscribe", s.resubscribeSubmit, s.sameOrigin)
 
+	// The fan's privacy page and data rights (issue 9): proof is the undo or
+	// unsubscribe token, or a session opened by a single-use emailed link.
+	e.GET("/privacy/:slug", s.privacyPage)
+	e.POST("/privacy/:slug/email", s.privacyEmail, s.sameOrigin)
+	e.GET("/privacy/:slug/verify/:token", s.privacyVerifyPage)
+	e.POST("/privacy/:slug/verify/:token", s.privacyVerify, s.sameOrigin)
+	e.GET("/privacy/:slug/data/:proof", s.fanData)
+	e.GET("/privacy/:slug/data/:proof/export.json", s.fanDataExport)
+	e.POST("/privacy/:slug/data/:proof/erase", s.fanErase, s.sameOrigin)
+
 	// The mail service's signed delivery events (Svix): the signature is the authority.
 	e.POST("/webhooks/resend", s.resendWebhook)
 
