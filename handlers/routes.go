@@ -75,6 +75,12 @@ func (s *Server) routes(e *echo.Echo) {
 	a.POST("/settings", s.settingsUpdate, s.requireOwner)
 	a.POST("/tokens", s.tokenCreate, s.requireOwner)
 	a.POST("/tokens/:id/delete", s.tokenDelete, s.requireOwner)
+	// Fans' data rights and the audit log (issue 9): the log has no route that changes it.
+	a.GET("/fans", s.fanSearch)
+	a.GET("/fans/export.json", s.fanExport)
+	a.POST("/fans/erase", s.fanEraseAdmin, s.requireOwner)
+	a.GET("/audit", s.auditList, s.requireOwner)
+	a.POST("/settings/privacy", s.privacySettingsUpdate, s.requireOwner)
 	a.POST("/workspaces", s.workspaceCreate)
 	a.POST("/workspaces/:id/switch", s.workspaceSwitch)
 
