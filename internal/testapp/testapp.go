@@ -183,7 +183,7 @@ func New(t testing.TB, opts ...Options) *App {
 	h = handlers.New(handlers.Deps{
 		Config: cfg, DB: db, Log: log, Now: clock.Now, Release: a.Release, Broadcast: a.Broadcast, AccountMail: a.AccountMail,
 		Presave: &presave.Flow{DB: db, Vault: a.Vault, Clients: clients, Now: clock.Now, Erasure: a.Fans.Key}, Fans: a.Fans,
-		Hasher:  auth.NewHasher(cfg.BcryptCost), Secret: secret,
+		Hasher: auth.NewHasher(cfg.BcryptCost), Secret: secret,
 		Artwork: &artwork.Store{Dir: filepath.Join(dataDir, "artwork"), MaxBytes: cfg.MaxArtworkBytes},
 	})
 	return a
