@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -313,3 +314,161 @@ func TestFanDataExport(t *testing.T) {
 		}
 	})
 }
+
+// Exports, erasures, deliver-now, key rotation, member and privacy changes
+// are in the audit log; the owner reads and filters it, a member can neither
+// read it nor change it (no route does), and nothing changes it.
+func TestAuditLog(t *testing.T) {
+	bothDBs(t, func(t *testing.T, pg bool) {
+		w := newFanWorld(t, pg)
+		app, wid := w.app, w.owner.Workspace.ID
+		ctx := context.Background()
+		owner := app.NewClient()
+		owner.Login(w.owner)
+
+		// A member of the same workspace.
+		pw := "member password 123"
+		hash, err := auth.NewHasher(4).Hash(pw)
+		must(t, err)
+		mu := &models.User{Email: "member@example.com", Name: "Member", PasswordHash: hash, CreatedAt: app.Clock.Now()}
+		must(t, store.CreateUser(ctx, app.DB, mu))
+		must(t, store.AddMember(ctx, app.DB, &models.Member{WorkspaceID: wid, UserID: mu.ID, Role: models.RoleMember, CreatedAt: app.Clock.Now()}))
+		member := app.NewClient()
+		member.Login(testapp.Owner{Email: mu.Email, Password: pw})
+
+		// The audited actions, by the owner.
+		if res, _ := owner.Get("/admin/subscribers/export.csv?status=active"); res.StatusCode != http.StatusOK {
+			t.Fatalf("csv export: %d", res.StatusCode)
+		}
+		if res, _ := member.Get("/admin/links/" + itoa(w.a.ID) + "/subscribers/export.csv"); res.StatusCode != http.StatusOK {
+			t.Fatalf("member's link csv export: %d", res.StatusCode)
+		}
+		if res, body := owner.PostForm("/admin/settings", "/admin/links/"+itoa(w.a.ID)+"/deliver", nil); res.StatusCode >= 400 {
+			t.Fatalf("deliver now: %d %s", res.StatusCode, body)
+		}
+		if res, body := owner.Get("/admin/fans?q=" + url.QueryEscape(fanEmail)); res.StatusCode != http.StatusOK || !strings.Contains(body, `data-testid="fan-found"`) {
+			t.Fatalf("fan search: %d", res.StatusCode)
+		}
+		if res, body := owner.Get("/admin/fans/export.json?q=fan1"); res.StatusCode != http.StatusOK || !strings.Contains(body, `"platform_user_id": "fan1"`) {
+			t.Fatalf("admin fan export by account id: %d\n%s", res.StatusCode, body)
+		}
+		// A member may look up and export, not erase.
+		if res, _ := member.PostForm("/admin/fans", "/admin/fans/erase", url.Values{"q": {fanEmail}}); res.StatusCode != http.StatusForbidden {
+			t.Fatalf("member erase: %d", res.StatusCode)
+		}
+		if n := countWhere(t, app, "presaves", "workspace_id = ?", wid); n != 1 {
+			t.Fatalf("the member's erase changed something: %d presaves", n)
+		}
+		if res, body := owner.PostForm("/admin/fans", "/admin/fans/erase", url.Values{"q": {fanEmail}}); res.StatusCode != http.StatusOK || !strings.Contains(body, `data-testid="fan-erased"`) {
+			t.Fatalf("owner erase: %d\n%s", res.StatusCode, body)
+		}
+		if n := countWhere(t, app, "presaves", "workspace_id = ?", wid); n != 0 {
+			t.Fatalf("the owner's erase left %d presaves", n)
+		}
+		if res, _ := owner.PostForm("/admin/settings", "/admin/settings/privacy", url.Values{"controller_name": {"Mara Lune Music Ltd"},
+			"contact_email": {"privacy@maralune.example"}, "coarsen_after_days": {"14"}, "purge_after_days": {"0"}}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("privacy settings: %d", res.StatusCode)
+		}
+		// Bad input is refused and changes nothing.
+		if res, body := owner.PostForm("/admin/settings", "/admin/settings/privacy", url.Values{"controller_name": {"X"},
+			"contact_email": {"nope"}, "coarsen_after_days": {"0"}, "purge_after_days": {"-1"}}); res.StatusCode != http.StatusUnprocessableEntity ||
+			!strings.Contains(body, `data-testid="contact_email-error"`) || !strings.Contains(body, `data-testid="coarsen_after_days-error"`) {
+			t.Fatalf("bad privacy settings: %d", res.StatusCode)
+		}
+		if p, err := store.PrivacyOf(ctx, app.DB, wid); err != nil || p.ControllerName != "Mara Lune Music Ltd" || p.CoarsenAfterDays != 14 {
+			t.Fatalf("privacy settings after a refused save: %+v %v", p, err)
+		}
+		if res, body := member.PostForm("/admin/settings", "/admin/settings/privacy", url.Values{"controller_name": {"Evil"},
+			"coarsen_after_days": {"1"}, "purge_after_days": {"1"}}); res.StatusCode != http.StatusForbidden {
+			t.Fatalf("member privacy settings: %d %s", res.StatusCode, body)
+		}
+		must(t, audit.Record(ctx, app.DB, audit.CLI, 0, audit.KeysRotate, "credentials under key 2", "rewrapped=3", app.Clock.Now()))
+		if res, _ := owner.PostForm("/admin/members", "/admin/members/"+itoa(mu.ID)+"/remove", nil); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("remove member: %d", res.StatusCode)
+		}
+
+		var entries []models.AuditEntry
+		must(t, app.DB.NewSelect().Model(&entries).OrderExpr("id").Scan(ctx))
+		got := map[string]models.AuditEntry{}
+		for _, e := range entries {
+			if _, ok := got[e.Action]; !ok {
+				got[e.Action] = e // the first of each: the owner's
+			}
+		}
+		for _, a := range []string{audit.SubscribersExport, audit.DeliverNow, audit.FanExport, audit.FanErase, audit.PrivacySettings, audit.KeysRotate, audit.MemberRemove} {
+			e, ok := got[a]
+			if !ok {
+				t.Errorf("no %s entry in %+v", a, entries)
+				continue
+			}
+			if a != audit.KeysRotate && (e.Actor != w.owner.Email || e.IP == "" || e.UserAgent == "" || e.WorkspaceID == nil || *e.WorkspaceID != wid) {
+				t.Errorf("%s entry: %+v", a, e)
+			}
+		}
+		if n := countWhere(t, app, "audit_log", "action = ? AND actor = ?", audit.SubscribersExport, "member@example.com"); n != 1 {
+			t.Errorf("the member's export is not logged: %d", n)
+		}
+		if e := got[audit.DeliverNow]; !strings.Contains(e.Detail, "enqueued=") {
+			t.Errorf("deliver-now detail: %q", e.Detail)
+		}
+		for _, e := range entries {
+			if strings.Contains(e.Target+e.Detail, fanEmail) {
+				t.Errorf("an entry names the fan's address: %+v", e)
+			}
+		}
+
+		// The owner reads it, filtered.
+		res, body := owner.Get("/admin/audit")
+		if res.StatusCode != http.StatusOK || strings.Count(body, `data-testid="audit-row"`) != len(entries) || !strings.Contains(body, "Keys rotated") {
+			t.Fatalf("audit page: %d, %d rows of %d", res.StatusCode, strings.Count(body, `data-testid="audit-row"`), len(entries))
+		}
+		res, body = owner.Get("/admin/audit?action=fan.erase&from=2026-11-21&to=2026-11-21")
+		if res.StatusCode != http.StatusOK || strings.Count(body, `data-testid="audit-row"`) != 1 || !strings.Contains(body, `data-action="fan.erase"`) {
+			t.Fatalf("filtered audit page: %d, %d rows", res.StatusCode, strings.Count(body, `data-testid="audit-row"`))
+		}
+		if _, body = owner.Get("/admin/audit?from=2026-11-22"); strings.Count(body, `data-testid="audit-row"`) != 0 {
+			t.Fatal("the date filter keeps later entries")
+		}
+		// Another workspace's owner sees only the instance-wide entry.
+		other := app.NewClient()
+		other.Login(testapp.Owner{Email: "other@example.com", Password: w.owner.Password})
+		if _, body = other.Get("/admin/audit"); strings.Count(body, `data-testid="audit-row"`) != 1 {
+			t.Fatalf("another workspace sees %d rows", strings.Count(body, `data-testid="audit-row"`))
+		}
+
+		// A member (added back) cannot read it, and nothing can change it.
+		must(t, store.AddMember(ctx, app.DB, &models.Member{WorkspaceID: wid, UserID: mu.ID, Role: models.RoleMember, CreatedAt: app.Clock.Now()}))
+		member = app.NewClient()
+		member.Login(testapp.Owner{Email: mu.Email, Password: pw})
+		if res, _ := member.Get("/admin/audit"); res.StatusCode != http.StatusForbidden {
+			t.Fatalf("member reads the audit log: %d", res.StatusCode)
+		}
+		if _, body := member.Get("/admin/links"); strings.Contains(body, `href="/admin/audit"`) {
+			t.Error("the member's menu links to the audit log")
+		}
+		before := app.CountRows("audit_log")
+		id := itoa(entries[0].ID)
+		for _, c := range []*testapp.Client{member, owner} {
+			for _, try := range []struct{ method, path string }{
+				{http.MethodPost, "/admin/audit"}, {http.MethodPost, "/admin/audit/" + id + "/delete"},
+				{http.MethodPost, "/admin/audit/" + id}, {http.MethodDelete, "/admin/audit/" + id},
+				{http.MethodPut, "/admin/audit/" + id}, {http.MethodPatch, "/admin/audit"},
+			} {
+				form := url.Values{"_csrf": {c.CSRF("/admin/links")}}
+				if res, _ := c.Do(try.method, try.path, form, nil); res.StatusCode != http.StatusForbidden && res.StatusCode != http.StatusNotFound && res.StatusCode != http.StatusMethodNotAllowed {
+					t.Errorf("%s %s: %d", try.method, try.path, res.StatusCode)
+				}
+			}
+		}
+		if after := app.CountRows("audit_log"); after != before {
+			t.Fatalf("the audit log changed: %d → %d rows", before, after)
+		}
+		var again []models.AuditEntry
+		must(t, app.DB.NewSelect().Model(&again).OrderExpr("id").Scan(ctx))
+		if !reflect.DeepEqual(entries, again[:len(entries)]) {
+			t.Fatal("an audit entry changed")
+		}
+	})
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
