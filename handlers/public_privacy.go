@@ -194,7 +194,7 @@ func fanItems(d *fans.Data) []public.FanItem {
 		facts := []public.Fact{
 			{Label: "Platform", Value: platformName(p.Platform)},
 			{Label: "Account", Value: strings.TrimSpace(p.DisplayName + " (" + p.PlatformUserID + ")")},
-			{Label: "State", Value: p.State},
+			{Label: "State", Value: presaveStateWords(p.State)},
 			{Label: "Agreed", Value: fanTime(p.ConsentedAt)},
 			{Label: "Words you agreed to", Value: consentWords(d, p.ConsentTextID, p.ConsentVersion)},
 			{Label: "Network", Value: orNone(p.IP)},
@@ -255,4 +255,19 @@ func orNone(s string) string {
 		return "—"
 	}
 	return s
+}
+
+// presaveStateWords says a pre-save's state as a fan reads it.
+func presaveStateWords(state string) string {
+	switch state {
+	case models.PresavePending:
+		return "waiting for release day"
+	case models.PresaveDelivered:
+		return "saved to your library"
+	case models.PresaveFailed:
+		return "could not be saved"
+	case models.PresaveRevoked:
+		return "cancelled"
+	}
+	return state
 }

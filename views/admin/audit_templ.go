@@ -101,7 +101,7 @@ func AuditPage(a Audit) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-head\"><div><h1>Audit log</h1><p class=\"muted\">Who did what with fans' data and this workspace, when, and from where. Entries cannot be changed or deleted.</p></div></div><form method=\"get\" action=\"/admin/audit\" class=\"list-filter\" role=\"search\" data-testid=\"audit-filter\"><label for=\"audit-action\" class=\"visually-hidden\">Action</label> <select id=\"audit-action\" name=\"action\"><option value=\"\">All actions</option> ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-head\"><div><h1>Audit log</h1><p class=\"muted\">Who did what with fans' data and this workspace, when, and from where. Entries cannot be changed or deleted.</p></div></div><form method=\"get\" action=\"/admin/audit\" class=\"list-filter audit-filter\" role=\"search\" data-testid=\"audit-filter\"><label for=\"audit-action\" class=\"visually-hidden\">Action</label> <select id=\"audit-action\" name=\"action\"><option value=\"\">All actions</option> ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -105,7 +105,7 @@ func FansPage(f Fans) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, " <form method=\"get\" action=\"/admin/fans\" class=\"list-filter\" role=\"search\" data-testid=\"fan-search\"><label for=\"fan-q\" class=\"visually-hidden\">Email or platform account id</label> <input id=\"fan-q\" name=\"q\" type=\"search\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, " <form method=\"get\" action=\"/admin/fans\" class=\"list-filter fan-search\" role=\"search\" data-testid=\"fan-search\"><label for=\"fan-q\" class=\"visually-hidden\">Email or platform account id</label> <input id=\"fan-q\" name=\"q\" type=\"search\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
