@@ -177,3 +177,44 @@ func TestSignupWritesNothing(t *testing.T) {
 }
 
 var testKey = fans.Key("test-erasure-key-test-erasure-key")
+
+// Each consent record points at the exact words shown: the same words are
+// the same version, changed words (a renamed release) a new one, and the
+// older record keeps the words it was given.
+func TestConsentTextVersions(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		l := seed(t, db, models.LinkLive)
+		if _, err := signup.Signup(ctx, db, l, signup.Input{Erasure: testKey, Email: "one@example.com"}, t0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := signup.Signup(ctx, db, l, signup.Input{Erasure: testKey, Email: "two@example.com"}, t0); err != nil {
+			t.Fatal(err)
+		}
+		l.Title = "T (Deluxe)"
+		if _, err := signup.Signup(ctx, db, l, signup.Input{Erasure: testKey, Email: "three@example.com"}, t0); err != nil {
+			t.Fatal(err)
+		}
+		var rows []struct {
+			Email string `bun:"email"`
+			Text  string `bun:"text"`
+			ID    int64  `bun:"id"`
+		}
+		err := db.NewSelect().TableExpr("signups AS g").ColumnExpr("s.email, c.text, c.id").
+			Join("JOIN subscribers AS s ON s.id = g.subscriber_id").Join("JOIN consent_texts AS c ON c.id = g.consent_text_id").
+			OrderExpr("s.email").Scan(ctx, &rows)
+		if err != nil || len(rows) != 3 {
+			t.Fatalf("consent rows: %+v %v", rows, err)
+		}
+		one, three, two := rows[0], rows[1], rows[2]
+		if one.ID != two.ID || one.Text != signup.ConsentText("T") {
+			t.Errorf("the same words got different versions: %+v %+v", one, two)
+		}
+		if three.ID == one.ID || three.Text != signup.ConsentText("T (Deluxe)") {
+			t.Errorf("changed words kept the version: %+v", three)
+		}
+		if n := count(t, db, "consent_texts"); n != 2 {
+			t.Errorf("consent_texts = %d, want 2", n)
+		}
+	})
+}
