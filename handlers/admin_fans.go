@@ -16,7 +16,10 @@ func (s *Server) fanSearch(c echo.Context) error {
 	if v.Query == "" {
 		return render(c, http.StatusOK, admin.FansPage(v))
 	}
-	id, msg := fans.Search(c.Request().Context(), s.DB, adminOf(c).workspaceID(), v.Query)
+	id, msg, err := fans.Search(c.Request().Context(), s.DB, adminOf(c).workspaceID(), v.Query)
+	if err != nil {
+		return err
+	}
 	if msg != "" {
 		v.Error = msg
 		return render(c, http.StatusUnprocessableEntity, admin.FansPage(v))
@@ -37,7 +40,10 @@ func (s *Server) fanSearch(c echo.Context) error {
 
 // fanExport downloads the fan's data as JSON (the fan's own export), logged.
 func (s *Server) fanExport(c echo.Context) error {
-	id, msg := fans.Search(c.Request().Context(), s.DB, adminOf(c).workspaceID(), c.QueryParam("q"))
+	id, msg, err := fans.Search(c.Request().Context(), s.DB, adminOf(c).workspaceID(), c.QueryParam("q"))
+	if err != nil {
+		return err
+	}
 	if msg != "" {
 		return echo.NewHTTPError(http.StatusUnprocessableEntity, msg)
 	}
@@ -52,15 +58,17 @@ func (s *Server) fanExport(c echo.Context) error {
 // same code path as the fan's own erasure.
 func (s *Server) fanEraseAdmin(c echo.Context) error {
 	q := c.FormValue("q")
-	id, msg := fans.Search(c.Request().Context(), s.DB, adminOf(c).workspaceID(), q)
+	id, msg, err := fans.Search(c.Request().Context(), s.DB, adminOf(c).workspaceID(), q)
+	if err != nil {
+		return err
+	}
 	if msg != "" {
 		return echo.NewHTTPError(http.StatusUnprocessableEntity, msg)
 	}
-	ref := s.Fans.Target(id)
 	res, err := s.Fans.Erase(c.Request().Context(), id, actorOf(c))
 	if err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, admin.FansPage(admin.Fans{Layout: layoutFor(c, "fans"), Erased: true,
-		ErasedRows: res.Total(), Reference: ref}))
+		ErasedRows: res.Total(), Reference: res.Target}))
 }

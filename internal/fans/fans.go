@@ -146,29 +146,26 @@ func noProof(err error) error {
 	return err
 }
 
-// Search is the admin's look-up: an email address, or a platform account id.
-func Search(ctx context.Context, db bun.IDB, workspaceID int64, q string) (Identity, string) {
+// Search is the admin's look-up: an email address, or a platform account
+// id. msg is a message for the admin when the query cannot be used.
+func Search(ctx context.Context, db bun.IDB, workspaceID int64, q string) (id Identity, msg string, err error) {
 	q = strings.TrimSpace(q)
-	id := Identity{WorkspaceID: workspaceID}
-	if q == "" {
-		return id, "Enter the fan's email address or their platform account id."
-	}
-	if strings.Contains(q, "@") {
+	id = Identity{WorkspaceID: workspaceID}
+	switch {
+	case q == "":
+		return id, "Enter the fan's email address or their platform account id.", nil
+	case strings.Contains(q, "@"):
 		e, msg := validate.Email(q)
 		if msg != "" {
-			return id, msg
+			return id, msg, nil
 		}
 		id.Emails = []string{e}
-		return id, ""
+		return id, "", nil
+	case len(q) > 200:
+		return id, "That is too long for a platform account id.", nil
 	}
-	if len(q) > 200 {
-		return id, "That is too long for a platform account id."
-	}
-	accts, err := store.AccountsByUserID(ctx, db, workspaceID, q)
-	if err == nil {
-		id.Accounts = accts
-	}
-	return id, ""
+	id.Accounts, err = store.AccountsByUserID(ctx, db, workspaceID, q)
+	return id, "", err
 }
 
 // Data is everything dropday holds about a fan in one workspace.
@@ -315,6 +312,8 @@ type Erased struct {
 	Counts    store.ErasedCounts
 	// Slug is one of the fan's release pages, to name the privacy page by.
 	Slug string
+	// Target is how the audit entry names the fan.
+	Target string
 }
 
 // Total counts the rows removed.
@@ -356,7 +355,8 @@ func (s *Service) Erase(ctx context.Context, id Identity, actor audit.Actor) (Er
 				return err
 			}
 		}
-		return audit.Record(ctx, tx, actor, id.WorkspaceID, audit.FanErase, s.Target(d.Identity), countsDetail(out.Counts), now)
+		out.Target = s.Target(d.Identity)
+		return audit.Record(ctx, tx, actor, id.WorkspaceID, audit.FanErase, out.Target, countsDetail(out.Counts), now)
 	})
 	if err != nil {
 		return Erased{}, fmt.Errorf("fans: erase: %w", err)
