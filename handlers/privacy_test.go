@@ -21,7 +21,7 @@ import (
 	"github.com/dropday/dropday/models"
 )
 
-var sameSite = http.Header{"Sec-Fetch-Site": {"same-origin"}}
+var sameOriginHdr = http.Header{"Sec-Fetch-Site": {"same-origin"}}
 
 const fanEmail = "fan1@example.test" // the Spotify stand-in's default fan
 
@@ -60,31 +60,31 @@ func newFanWorld(t *testing.T, pg bool) *fanWorld {
 	}
 	w.presave = p
 	// The same address signs up through B's page (another artist's list).
-	if res, body := c.Do(http.MethodPost, "/other-song/signup", url.Values{"email": {fanEmail}, "platform": {"deezer"}}, sameSite); res.StatusCode != http.StatusOK {
+	if res, body := c.Do(http.MethodPost, "/other-song/signup", url.Values{"email": {fanEmail}, "platform": {"deezer"}}, sameOriginHdr); res.StatusCode != http.StatusOK {
 		t.Fatalf("signup in B: %d\n%s", res.StatusCode, body)
 	}
 	// A release-day email to the fan in A, an outbox copy and a pending delivery.
 	var sub models.Subscriber
-	must(t, app.DB.NewSelect().Model(&sub).Where("workspace_id = ? AND email = ?", w.owner.Workspace.ID, fanEmail).Scan(ctx))
+	mustDo(t, app.DB.NewSelect().Model(&sub).Where("workspace_id = ? AND email = ?", w.owner.Workspace.ID, fanEmail).Scan(ctx))
 	now := app.Clock.Now()
 	b := &models.Broadcast{WorkspaceID: w.owner.Workspace.ID, LinkID: w.a.ID, Subject: "Out now", Body: "Hi", BodyFormat: "markdown",
 		State: models.BroadcastSent, CreatedAt: now, UpdatedAt: now}
 	_, err = app.DB.NewInsert().Model(b).Exec(ctx)
-	must(t, err)
+	mustDo(t, err)
 	_, err = app.DB.NewInsert().Model(&models.Recipient{BroadcastID: b.ID, SubscriberID: sub.ID, Email: fanEmail, Platform: "spotify",
 		PresaveID: &p.ID, Batch: 0, State: models.RecipientDelivered, UnsubscribeTokenHash: auth.HashToken("unsub-a"), SentAt: &now, UpdatedAt: now}).Exec(ctx)
-	must(t, err)
+	mustDo(t, err)
 	wid := w.owner.Workspace.ID
 	_, err = app.DB.NewInsert().Model(&models.OutboxMessage{WorkspaceID: &wid, MessageID: "m-1", Sender: "a@example.com", Recipient: fanEmail,
 		Subject: "Out now", Headers: map[string]string{}, CreatedAt: now}).Exec(ctx)
-	must(t, err)
+	mustDo(t, err)
 	if n, err := rel.EnqueueDeliveries(ctx, app.DB, w.a.ID, now); err != nil || n != 1 {
 		t.Fatalf("enqueue delivery: %d %v", n, err)
 	}
 	return w
 }
 
-func must(t *testing.T, err error) {
+func mustDo(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +95,7 @@ func must(t *testing.T, err error) {
 func countWhere(t *testing.T, app *testapp.App, table, where string, args ...any) int {
 	t.Helper()
 	n, err := app.DB.NewSelect().Table(table).Where(where, args...).Count(context.Background())
-	must(t, err)
+	mustDo(t, err)
 	return int(n)
 }
 
@@ -112,14 +112,14 @@ func TestFanErasure(t *testing.T) {
 
 		// Proof by email: the same answer for a known and an unknown address;
 		// only the known one gets a link, which works once.
-		_, known := c.Do(http.MethodPost, "/privacy/night-drive/email", url.Values{"email": {fanEmail}}, sameSite)
-		_, unknown := c.Do(http.MethodPost, "/privacy/night-drive/email", url.Values{"email": {"nobody@example.test"}}, sameSite)
+		_, known := c.Do(http.MethodPost, "/privacy/night-drive/email", url.Values{"email": {fanEmail}}, sameOriginHdr)
+		_, unknown := c.Do(http.MethodPost, "/privacy/night-drive/email", url.Values{"email": {"nobody@example.test"}}, sameOriginHdr)
 		app.Fans.Wait()
 		if strings.ReplaceAll(known, fanEmail, "X") != strings.ReplaceAll(unknown, "nobody@example.test", "X") || !strings.Contains(known, `data-testid="privacy-sent"`) {
 			t.Fatalf("the answers differ or say nothing:\n%s\n---\n%s", known, unknown)
 		}
 		var ms []models.OutboxMessage
-		must(t, app.DB.NewSelect().Model(&ms).Where("subject LIKE ?", "Your data with%").Scan(context.Background()))
+		mustDo(t, app.DB.NewSelect().Model(&ms).Where("subject LIKE ?", "Your data with%").Scan(context.Background()))
 		if len(ms) != 1 || ms[0].Recipient != fanEmail {
 			t.Fatalf("data link emails: %+v", ms)
 		}
@@ -130,12 +130,12 @@ func TestFanErasure(t *testing.T) {
 		if res, body := c.Get(m[0]); res.StatusCode != http.StatusOK || !strings.Contains(body, `data-testid="fan-verify-submit"`) {
 			t.Fatalf("verify page: %d", res.StatusCode)
 		}
-		res, _ := c.Do(http.MethodPost, m[0], url.Values{}, sameSite)
+		res, _ := c.Do(http.MethodPost, m[0], url.Values{}, sameOriginHdr)
 		session := res.Header.Get("Location")
 		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(session, "/privacy/night-drive/data/s.") {
 			t.Fatalf("verify: %d %q", res.StatusCode, session)
 		}
-		if res, _ := c.Do(http.MethodPost, m[0], url.Values{}, sameSite); res.StatusCode != http.StatusNotFound {
+		if res, _ := c.Do(http.MethodPost, m[0], url.Values{}, sameOriginHdr); res.StatusCode != http.StatusNotFound {
 			t.Fatalf("the emailed link worked twice: %d", res.StatusCode)
 		}
 		res, body := c.Get(session)
@@ -152,7 +152,7 @@ func TestFanErasure(t *testing.T) {
 		}
 
 		// Erase with the undo link's token.
-		res, body = c.Do(http.MethodPost, "/privacy/night-drive/data/r."+w.revoke+"/erase", url.Values{}, sameSite)
+		res, body = c.Do(http.MethodPost, "/privacy/night-drive/data/r."+w.revoke+"/erase", url.Values{}, sameOriginHdr)
 		if res.StatusCode != http.StatusOK || !strings.Contains(body, `data-testid="fan-erased"`) {
 			t.Fatalf("erase: %d\n%s", res.StatusCode, body)
 		}
@@ -175,7 +175,7 @@ func TestFanErasure(t *testing.T) {
 		for _, table := range []string{"presaves", "subscribers", "broadcast_recipients", "audit_log", "erased_emails", "fan_tokens"} {
 			for _, needle := range []string{fanEmail, "fan1"} {
 				var rows []map[string]any
-				must(t, app.DB.NewSelect().Table(table).Scan(context.Background(), &rows))
+				mustDo(t, app.DB.NewSelect().Table(table).Scan(context.Background(), &rows))
 				for _, r := range rows {
 					if r["workspace_id"] != nil && r["workspace_id"] != wid && r["workspace_id"] != int64(wid) {
 						continue
@@ -190,7 +190,7 @@ func TestFanErasure(t *testing.T) {
 		}
 		// The suppression entry: the keyed hash of the address, in A only.
 		var erased []models.ErasedEmail
-		must(t, app.DB.NewSelect().Model(&erased).Scan(context.Background()))
+		mustDo(t, app.DB.NewSelect().Model(&erased).Scan(context.Background()))
 		if len(erased) != 1 || erased[0].WorkspaceID != wid || erased[0].EmailHash != app.Fans.Key.Hash(fanEmail) {
 			t.Fatalf("erased_emails = %+v", erased)
 		}
@@ -200,13 +200,13 @@ func TestFanErasure(t *testing.T) {
 		}
 		// The confirmation went out, filed under no workspace.
 		var conf []models.OutboxMessage
-		must(t, app.DB.NewSelect().Model(&conf).Where("subject LIKE ?", "%is erased").Scan(context.Background()))
+		mustDo(t, app.DB.NewSelect().Model(&conf).Where("subject LIKE ?", "%is erased").Scan(context.Background()))
 		if len(conf) != 1 || conf[0].Recipient != fanEmail || conf[0].WorkspaceID != nil || !strings.Contains(conf[0].Text, "/privacy/night-drive") {
 			t.Fatalf("confirmation: %+v", conf)
 		}
 		// The audit log says a fan erased, by a pseudonym.
 		var entries []models.AuditEntry
-		must(t, app.DB.NewSelect().Model(&entries).Where("action = ?", audit.FanErase).Scan(context.Background()))
+		mustDo(t, app.DB.NewSelect().Model(&entries).Where("action = ?", audit.FanErase).Scan(context.Background()))
 		if len(entries) != 1 || entries[0].ActorKind != models.ActorFan || *entries[0].WorkspaceID != wid || !strings.Contains(entries[0].Detail, "presaves=1") {
 			t.Fatalf("audit: %+v", entries)
 		}
@@ -230,14 +230,14 @@ func TestFanErasure(t *testing.T) {
 			t.Fatalf("the new pre-save kept the address: %d", n)
 		}
 		// The email form asks for a fresh, explicit tick and stores nothing without it.
-		res, body = c2.Do(http.MethodPost, "/night-drive/signup", url.Values{"email": {fanEmail}, "platform": {"spotify"}}, sameSite)
+		res, body = c2.Do(http.MethodPost, "/night-drive/signup", url.Values{"email": {fanEmail}, "platform": {"spotify"}}, sameOriginHdr)
 		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `data-testid="reconsent"`) {
 			t.Fatalf("signup of an erased address: %d\n%s", res.StatusCode, body)
 		}
 		if n := countWhere(t, app, "subscribers", "workspace_id = ?", wid); n != 0 {
 			t.Fatalf("the signup re-added the erased address silently (%d subscribers)", n)
 		}
-		res, _ = c2.Do(http.MethodPost, "/night-drive/signup", url.Values{"email": {fanEmail}, "platform": {"spotify"}, "reconsent": {"1"}}, sameSite)
+		res, _ = c2.Do(http.MethodPost, "/night-drive/signup", url.Values{"email": {fanEmail}, "platform": {"spotify"}, "reconsent": {"1"}}, sameOriginHdr)
 		if res.StatusCode != http.StatusOK || countWhere(t, app, "subscribers", "workspace_id = ?", wid) != 1 || app.CountRows("erased_emails") != 0 {
 			t.Fatalf("signup with fresh consent: %d", res.StatusCode)
 		}
@@ -257,7 +257,7 @@ func TestFanDataExport(t *testing.T) {
 			t.Fatalf("export: %d %v", res.StatusCode, res.Header)
 		}
 		var ex map[string]any
-		must(t, json.Unmarshal([]byte(body), &ex))
+		mustDo(t, json.Unmarshal([]byte(body), &ex))
 		if strings.Contains(body, "other-song") || strings.Contains(body, "deezer") {
 			t.Fatalf("the export holds another workspace's data:\n%s", body)
 		}
@@ -329,10 +329,10 @@ func TestAuditLog(t *testing.T) {
 		// A member of the same workspace.
 		pw := "member password 123"
 		hash, err := auth.NewHasher(4).Hash(pw)
-		must(t, err)
+		mustDo(t, err)
 		mu := &models.User{Email: "member@example.com", Name: "Member", PasswordHash: hash, CreatedAt: app.Clock.Now()}
-		must(t, store.CreateUser(ctx, app.DB, mu))
-		must(t, store.AddMember(ctx, app.DB, &models.Member{WorkspaceID: wid, UserID: mu.ID, Role: models.RoleMember, CreatedAt: app.Clock.Now()}))
+		mustDo(t, store.CreateUser(ctx, app.DB, mu))
+		mustDo(t, store.AddMember(ctx, app.DB, &models.Member{WorkspaceID: wid, UserID: mu.ID, Role: models.RoleMember, CreatedAt: app.Clock.Now()}))
 		member := app.NewClient()
 		member.Login(testapp.Owner{Email: mu.Email, Password: pw})
 
@@ -340,10 +340,10 @@ func TestAuditLog(t *testing.T) {
 		if res, _ := owner.Get("/admin/subscribers/export.csv?status=active"); res.StatusCode != http.StatusOK {
 			t.Fatalf("csv export: %d", res.StatusCode)
 		}
-		if res, _ := member.Get("/admin/links/" + itoa(w.a.ID) + "/subscribers/export.csv"); res.StatusCode != http.StatusOK {
+		if res, _ := member.Get("/admin/links/" + idStr(w.a.ID) + "/subscribers/export.csv"); res.StatusCode != http.StatusOK {
 			t.Fatalf("member's link csv export: %d", res.StatusCode)
 		}
-		if res, body := owner.PostForm("/admin/settings", "/admin/links/"+itoa(w.a.ID)+"/deliver", nil); res.StatusCode >= 400 {
+		if res, body := owner.PostForm("/admin/settings", "/admin/links/"+idStr(w.a.ID)+"/deliver", nil); res.StatusCode >= 400 {
 			t.Fatalf("deliver now: %d %s", res.StatusCode, body)
 		}
 		if res, body := owner.Get("/admin/fans?q=" + url.QueryEscape(fanEmail)); res.StatusCode != http.StatusOK || !strings.Contains(body, `data-testid="fan-found"`) {
@@ -382,13 +382,13 @@ func TestAuditLog(t *testing.T) {
 			"coarsen_after_days": {"1"}, "purge_after_days": {"1"}}); res.StatusCode != http.StatusForbidden {
 			t.Fatalf("member privacy settings: %d %s", res.StatusCode, body)
 		}
-		must(t, audit.Record(ctx, app.DB, audit.CLI, 0, audit.KeysRotate, "credentials under key 2", "rewrapped=3", app.Clock.Now()))
-		if res, _ := owner.PostForm("/admin/members", "/admin/members/"+itoa(mu.ID)+"/remove", nil); res.StatusCode != http.StatusSeeOther {
+		mustDo(t, audit.Record(ctx, app.DB, audit.CLI, 0, audit.KeysRotate, "credentials under key 2", "rewrapped=3", app.Clock.Now()))
+		if res, _ := owner.PostForm("/admin/members", "/admin/members/"+idStr(mu.ID)+"/remove", nil); res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("remove member: %d", res.StatusCode)
 		}
 
 		var entries []models.AuditEntry
-		must(t, app.DB.NewSelect().Model(&entries).OrderExpr("id").Scan(ctx))
+		mustDo(t, app.DB.NewSelect().Model(&entries).OrderExpr("id").Scan(ctx))
 		got := map[string]models.AuditEntry{}
 		for _, e := range entries {
 			if _, ok := got[e.Action]; !ok {
@@ -437,7 +437,7 @@ func TestAuditLog(t *testing.T) {
 		}
 
 		// A member (added back) cannot read it, and nothing can change it.
-		must(t, store.AddMember(ctx, app.DB, &models.Member{WorkspaceID: wid, UserID: mu.ID, Role: models.RoleMember, CreatedAt: app.Clock.Now()}))
+		mustDo(t, store.AddMember(ctx, app.DB, &models.Member{WorkspaceID: wid, UserID: mu.ID, Role: models.RoleMember, CreatedAt: app.Clock.Now()}))
 		member = app.NewClient()
 		member.Login(testapp.Owner{Email: mu.Email, Password: pw})
 		if res, _ := member.Get("/admin/audit"); res.StatusCode != http.StatusForbidden {
@@ -447,7 +447,7 @@ func TestAuditLog(t *testing.T) {
 			t.Error("the member's menu links to the audit log")
 		}
 		before := app.CountRows("audit_log")
-		id := itoa(entries[0].ID)
+		id := idStr(entries[0].ID)
 		for _, c := range []*testapp.Client{member, owner} {
 			for _, try := range []struct{ method, path string }{
 				{http.MethodPost, "/admin/audit"}, {http.MethodPost, "/admin/audit/" + id + "/delete"},
@@ -464,11 +464,11 @@ func TestAuditLog(t *testing.T) {
 			t.Fatalf("the audit log changed: %d → %d rows", before, after)
 		}
 		var again []models.AuditEntry
-		must(t, app.DB.NewSelect().Model(&again).OrderExpr("id").Scan(ctx))
+		mustDo(t, app.DB.NewSelect().Model(&again).OrderExpr("id").Scan(ctx))
 		if !reflect.DeepEqual(entries, again[:len(entries)]) {
 			t.Fatal("an audit entry changed")
 		}
 	})
 }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+func idStr(n int64) string { return strconv.FormatInt(n, 10) }
