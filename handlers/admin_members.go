@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/dropday/dropday/internal/accounts"
+	"github.com/dropday/dropday/internal/audit"
 	"github.com/dropday/dropday/internal/mail"
 	"github.com/dropday/dropday/internal/store"
 	"github.com/dropday/dropday/views/admin"
@@ -53,9 +54,16 @@ func (s *Server) memberAdd(c echo.Context) error {
 		status = http.StatusUnprocessableEntity
 	case res.Added != nil:
 		form = admin.MembersPage{Added: res.Added.Email}
+		// accounts.AddMember commits on its own; the entry follows right after.
+		if err := s.record(c.Request().Context(), c, s.DB, a.workspaceID(), audit.MemberAdd, res.Added.Email, audit.Detail("role", role)); err != nil {
+			return err
+		}
 	default:
 		status = http.StatusCreated
 		form = admin.MembersPage{InviteURL: s.Config.URL("/invite/" + res.InviteToken), InviteEmail: res.Invite.Email}
+		if err := s.record(c.Request().Context(), c, s.DB, a.workspaceID(), audit.MemberInvite, res.Invite.Email, audit.Detail("role", res.Invite.Role)); err != nil {
+			return err
+		}
 		// The invitation exists whatever happens to the email: a failed send
 		// only means the owner passes the link on, as the page offers anyway.
 		err := s.AccountMail.SendInvite(c.Request().Context(), a.member.Workspace, a.user, res.Invite, res.InviteToken)
@@ -80,7 +88,14 @@ func (s *Server) memberRemove(c echo.Context) error {
 	}
 	wid := adminOf(c).workspaceID()
 	err = s.DB.RunInTx(c.Request().Context(), &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
-		return store.RemoveMember(ctx, tx, wid, uid)
+		removed, err := store.UserByID(ctx, tx, uid)
+		if err != nil {
+			return err
+		}
+		if err := store.RemoveMember(ctx, tx, wid, uid); err != nil {
+			return err
+		}
+		return s.record(ctx, c, tx, wid, audit.MemberRemove, removed.Email, audit.Detail("user_id", uid))
 	})
 	if errors.Is(err, store.ErrLastOwner) {
 		p, perr := s.membersPage(c, admin.MembersPage{Notice: "A workspace needs at least one owner: make someone else an owner first."})

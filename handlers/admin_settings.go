@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -9,9 +10,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+	"github.com/uptrace/bun"
 
 	"github.com/dropday/dropday/internal/apitokens"
+	"github.com/dropday/dropday/internal/audit"
 	"github.com/dropday/dropday/internal/store"
+	"github.com/dropday/dropday/internal/validate"
+	"github.com/dropday/dropday/models"
 	"github.com/dropday/dropday/views/admin"
 )
 
@@ -24,6 +29,7 @@ func (s *Server) settingsPage(c echo.Context) error {
 		return err
 	}
 	p.Renamed = c.QueryParam("renamed") == "1"
+	p.Privacy.Saved = c.QueryParam("privacy") == "saved"
 	p.TokenDeleted = c.QueryParam("token_deleted") == "1"
 	return render(c, http.StatusOK, admin.Settings(p))
 }
@@ -35,8 +41,68 @@ func (s *Server) settingsData(c echo.Context) (admin.SettingsPage, error) {
 	if err != nil {
 		return admin.SettingsPage{}, err
 	}
+	pv, err := store.PrivacyOf(c.Request().Context(), s.DB, a.workspaceID())
+	if err != nil {
+		return admin.SettingsPage{}, err
+	}
+	form := admin.PrivacyForm{Controller: pv.ControllerName, Contact: pv.ContactEmail,
+		CoarsenDays: strconv.Itoa(pv.CoarsenAfterDays), PurgeDays: strconv.Itoa(pv.PurgeAfterDays)}
+	if links, err := store.LinkChoices(c.Request().Context(), s.DB, a.workspaceID(), 1); err == nil && len(links) > 0 {
+		form.PageURL = "/privacy/" + links[0].Slug
+	}
 	return admin.SettingsPage{Layout: layoutFor(c, "settings"), Name: a.member.Workspace.Name,
-		Tokens: tokens, APIBase: s.Config.URL("/api/v1")}, nil
+		Tokens: tokens, APIBase: s.Config.URL("/api/v1"), Privacy: form}, nil
+}
+
+// privacySettingsUpdate saves the privacy page's facts and the retention
+// rules (owners only, by the route table), with its audit entry in the same
+// transaction. Bad input changes nothing and says why.
+func (s *Server) privacySettingsUpdate(c echo.Context) error {
+	f := admin.PrivacyForm{Controller: strings.TrimSpace(c.FormValue("controller_name")),
+		Contact: strings.TrimSpace(c.FormValue("contact_email")), CoarsenDays: strings.TrimSpace(c.FormValue("coarsen_after_days")),
+		PurgeDays: strings.TrimSpace(c.FormValue("purge_after_days")), Errors: map[string]string{}}
+	wid := adminOf(c).workspaceID()
+	ps := &models.PrivacySettings{WorkspaceID: wid, ControllerName: f.Controller, UpdatedAt: s.Now().UTC()}
+	switch {
+	case utf8.RuneCountInString(f.Controller) > 200:
+		f.Errors["controller_name"] = "Keep the name under 200 characters."
+	case strings.ContainsFunc(f.Controller, unicode.IsControl):
+		f.Errors["controller_name"] = "Remove the line breaks and control characters."
+	}
+	if f.Contact != "" {
+		e, msg := validate.Email(f.Contact)
+		if msg != "" {
+			f.Errors["contact_email"] = msg
+		}
+		ps.ContactEmail = e
+	}
+	var err error
+	if ps.CoarsenAfterDays, err = strconv.Atoi(f.CoarsenDays); err != nil || ps.CoarsenAfterDays < 1 || ps.CoarsenAfterDays > 3650 {
+		f.Errors["coarsen_after_days"] = "Enter a number of days from 1 to 3650."
+	}
+	if ps.PurgeAfterDays, err = strconv.Atoi(f.PurgeDays); err != nil || ps.PurgeAfterDays < 0 || ps.PurgeAfterDays > 3650 {
+		f.Errors["purge_after_days"] = "Enter a number of days from 0 (keep) to 3650."
+	}
+	if len(f.Errors) > 0 {
+		p, err := s.settingsData(c)
+		if err != nil {
+			return err
+		}
+		f.PageURL = p.Privacy.PageURL
+		p.Privacy = f
+		return render(c, http.StatusUnprocessableEntity, admin.Settings(p))
+	}
+	err = s.DB.RunInTx(c.Request().Context(), nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := store.SavePrivacy(ctx, tx, ps); err != nil {
+			return err
+		}
+		return s.record(ctx, c, tx, wid, audit.PrivacySettings, "workspace", audit.Detail("controller", ps.ControllerName,
+			"contact", ps.ContactEmail, "coarsen_after_days", ps.CoarsenAfterDays, "purge_archived_after_days", ps.PurgeAfterDays))
+	})
+	if err != nil {
+		return err
+	}
+	return redirect(c, "/admin/settings?privacy=saved#privacy")
 }
 
 // settingsUpdate renames the workspace (owners only, by the route table).

@@ -12,7 +12,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 	qrcode "github.com/skip2/go-qrcode"
+	"github.com/uptrace/bun"
 
+	"github.com/dropday/dropday/internal/audit"
 	"github.com/dropday/dropday/internal/jobs"
 	"github.com/dropday/dropday/internal/release"
 	"github.com/dropday/dropday/internal/store"
@@ -126,7 +128,9 @@ func (s *Server) linkDeliver(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	added, err := s.Release.DeliverNow(ctx, l)
+	added, err := s.Release.DeliverNow(ctx, l, func(ctx context.Context, tx bun.IDB, added int) error {
+		return s.record(ctx, c, tx, l.WorkspaceID, audit.DeliverNow, "link "+l.Slug, audit.Detail("link_id", l.ID, "enqueued", added))
+	})
 	if errors.Is(err, release.ErrNotDeliverable) {
 		msg := "Only live links can deliver: this link is a draft. Set it to Live first."
 		if l.State == models.LinkArchived {

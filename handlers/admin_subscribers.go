@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/dropday/dropday/internal/audit"
 	"github.com/dropday/dropday/internal/csvsafe"
 	"github.com/dropday/dropday/internal/signup"
 	"github.com/dropday/dropday/internal/store"
@@ -103,14 +104,20 @@ func (s *Server) linkSubscriberExport(c echo.Context) error {
 // store.ExportBatch), flushing after each, so memory stays one batch however
 // long the list. The first batch is read before anything is sent, so a
 // database error still becomes an error page; a later one cuts the file short
-// and is logged. Every export is logged with who, what and how many rows:
-// the workspace audit log (a later issue) will take this line over.
+// and is logged. Every export goes to the workspace's audit log (who, the
+// filters, from where) and to the server log with its row count.
 func (s *Server) streamExport(c echo.Context, name, scope string, f store.SubscriberFilter) error {
 	ctx := c.Request().Context()
 	a := adminOf(c)
 	wid := a.workspaceID()
 	page, err := store.ExportBatch(ctx, s.DB, wid, f, 0, exportBatch)
 	if err != nil {
+		return err
+	}
+	// The audit entry is written before the first byte leaves: an export that
+	// sends anything is always on record (a failed write sends nothing).
+	if err := s.record(ctx, c, s.DB, wid, audit.SubscribersExport, scope+" "+name, audit.Detail("link_id", f.LinkID,
+		"status", f.Status, "platform", f.Platform, "search", f.Search)); err != nil {
 		return err
 	}
 	res := c.Response()

@@ -1,11 +1,14 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+	"github.com/uptrace/bun"
 
+	"github.com/dropday/dropday/internal/audit"
 	"github.com/dropday/dropday/internal/release"
 	"github.com/dropday/dropday/internal/store"
 	"github.com/dropday/dropday/models"
@@ -43,7 +46,9 @@ func (s *Server) apiLinkDeliver(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	added, err := s.Release.DeliverNow(c.Request().Context(), l)
+	added, err := s.Release.DeliverNow(c.Request().Context(), l, func(ctx context.Context, tx bun.IDB, added int) error {
+		return s.record(ctx, c, tx, l.WorkspaceID, audit.DeliverNow, "link "+l.Slug, audit.Detail("link_id", l.ID, "enqueued", added))
+	})
 	if errors.Is(err, release.ErrNotDeliverable) {
 		return apiFail(http.StatusConflict, "not_deliverable",
 			"Only live or released links can deliver; this link is "+l.State+". Set its state to live first.", "state")

@@ -63,9 +63,13 @@ func (s *Server) signup(c echo.Context) error {
 	res, err := signup.Signup(c.Request().Context(), s.DB, l, signup.Input{
 		Email: form.Email, Platform: form.Platform, Honeypot: c.FormValue("website"),
 		IP: c.RealIP(), UserAgent: c.Request().UserAgent(),
+		Erasure: s.Fans.Key, Reconsent: c.FormValue("reconsent") != "",
 	}, now)
 	var verrs validate.Errors
 	switch {
+	case errors.Is(err, signup.ErrErased):
+		form.Reconsent = true
+		return s.signupAnswer(c, l, now, http.StatusUnprocessableEntity, form)
 	case errors.As(err, &verrs):
 		form.Errors = verrs
 		return s.signupAnswer(c, l, now, http.StatusUnprocessableEntity, form)

@@ -78,6 +78,12 @@ func (s *Server) routes(e *echo.Echo) {
 	a.POST("/settings", s.settingsUpdate, s.requireOwner)
 	a.POST("/tokens", s.tokenCreate, s.requireOwner)
 	a.POST("/tokens/:id/delete", s.tokenDelete, s.requireOwner)
+	// Fans' data rights and the audit log (issue 9): the log has no route that changes it.
+	a.GET("/fans", s.fanSearch)
+	a.GET("/fans/export.json", s.fanExport)
+	a.POST("/fans/erase", s.fanEraseAdmin, s.requireOwner)
+	a.GET("/audit", s.auditList, s.requireOwner)
+	a.POST("/settings/privacy", s.privacySettingsUpdate, s.requireOwner)
 	a.POST("/workspaces", s.workspaceCreate)
 	a.POST("/workspaces/:id/switch", s.workspaceSwitch)
 
@@ -102,6 +108,16 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/unsubscribe/:token", s.unsubscribePage)
 	e.POST("/unsubscribe/:token", s.unsubscribeSubmit)
 	e.POST("/unsubscribe/:token/resubscribe", s.resubscribeSubmit, s.sameOrigin)
+
+	// The fan's privacy page and data rights (issue 9): proof is the undo or
+	// unsubscribe token, or a session opened by a single-use emailed link.
+	e.GET("/privacy/:slug", s.privacyPage)
+	e.POST("/privacy/:slug/email", s.privacyEmail, s.sameOrigin)
+	e.GET("/privacy/:slug/verify/:token", s.privacyVerifyPage)
+	e.POST("/privacy/:slug/verify/:token", s.privacyVerify, s.sameOrigin)
+	e.GET("/privacy/:slug/data/:proof", s.fanData)
+	e.GET("/privacy/:slug/data/:proof/export.json", s.fanDataExport)
+	e.POST("/privacy/:slug/data/:proof/erase", s.fanErase, s.sameOrigin)
 
 	// The mail service's signed delivery events (Svix): the signature is the authority.
 	e.POST("/webhooks/resend", s.resendWebhook)

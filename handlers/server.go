@@ -16,6 +16,7 @@ import (
 	"github.com/dropday/dropday/internal/auth"
 	"github.com/dropday/dropday/internal/broadcast"
 	"github.com/dropday/dropday/internal/config"
+	"github.com/dropday/dropday/internal/fans"
 	"github.com/dropday/dropday/internal/keys"
 	"github.com/dropday/dropday/internal/presave"
 	"github.com/dropday/dropday/internal/ratelimit"
@@ -41,6 +42,8 @@ type Deps struct {
 	AccountMail *accounts.Mailer
 	// Analytics counts views and clicks in memory (its Run flushes them); nil counts nothing.
 	Analytics *analytics.Recorder
+	// Fans is the fans' data rights: their data page, export, erasure, retention.
+	Fans *fans.Service
 }
 
 // Server holds the dependencies and the per-process limiters.

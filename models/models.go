@@ -168,16 +168,18 @@ type Subscriber struct {
 type Signup struct {
 	bun.BaseModel `bun:"table:signups"`
 
-	ID             int64     `bun:"id,pk,autoincrement"`
-	WorkspaceID    int64     `bun:"workspace_id,notnull"`
-	LinkID         int64     `bun:"link_id,notnull"`
-	SubscriberID   int64     `bun:"subscriber_id,notnull"`
-	Platform       string    `bun:"platform,notnull"`
-	IP             string    `bun:"ip,notnull"`
-	UserAgent      string    `bun:"user_agent,notnull"`
-	ConsentVersion string    `bun:"consent_version,notnull"`
-	ConsentedAt    time.Time `bun:"consented_at,notnull"`
-	CreatedAt      time.Time `bun:"created_at,notnull"`
+	ID             int64  `bun:"id,pk,autoincrement"`
+	WorkspaceID    int64  `bun:"workspace_id,notnull"`
+	LinkID         int64  `bun:"link_id,notnull"`
+	SubscriberID   int64  `bun:"subscriber_id,notnull"`
+	Platform       string `bun:"platform,notnull"`
+	IP             string `bun:"ip,notnull"`
+	UserAgent      string `bun:"user_agent,notnull"`
+	ConsentVersion string `bun:"consent_version,notnull"`
+	// ConsentTextID is the exact wording the fan agreed to (consent_texts).
+	ConsentTextID *int64    `bun:"consent_text_id"`
+	ConsentedAt   time.Time `bun:"consented_at,notnull"`
+	CreatedAt     time.Time `bun:"created_at,notnull"`
 
 	Subscriber *Subscriber `bun:"rel:belongs-to,join:subscriber_id=id"`
 }

@@ -26,11 +26,13 @@ type Presave struct {
 	PlatformUserID string `bun:"platform_user_id,notnull"`
 	DisplayName    string `bun:"display_name,notnull"`
 	// Email is kept only when the fan ticked "also email me" and the platform gave one.
-	Email           string    `bun:"email,notnull"`
-	EmailOptIn      bool      `bun:"email_opt_in,notnull"`
-	IP              string    `bun:"ip,notnull"`
-	UserAgent       string    `bun:"user_agent,notnull"`
-	ConsentVersion  string    `bun:"consent_version,notnull"`
+	Email          string `bun:"email,notnull"`
+	EmailOptIn     bool   `bun:"email_opt_in,notnull"`
+	IP             string `bun:"ip,notnull"`
+	UserAgent      string `bun:"user_agent,notnull"`
+	ConsentVersion string `bun:"consent_version,notnull"`
+	// ConsentTextID is the exact wording the fan agreed to (consent_texts).
+	ConsentTextID   *int64    `bun:"consent_text_id"`
 	ConsentedAt     time.Time `bun:"consented_at,notnull"`
 	Scope           string    `bun:"scope,notnull"`
 	State           string    `bun:"state,notnull"`

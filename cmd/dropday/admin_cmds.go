@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/dropday/dropday/internal/accounts"
 	"github.com/dropday/dropday/internal/apitokens"
+	"github.com/dropday/dropday/internal/audit"
 	"github.com/dropday/dropday/internal/auth"
 	"github.com/dropday/dropday/internal/config"
 	"github.com/dropday/dropday/internal/presave"
@@ -191,6 +193,18 @@ func keysCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, args []s
 	}
 	defer db.Close()
 	n, err := presave.Rotate(ctx, db, k, log)
+	// The audit log records every run, finished or not; it is instance-wide
+	// (no workspace), so every workspace's owners see it.
+	actor := audit.CLI
+	actor.IP, _ = os.Hostname()
+	actor.UserAgent = "dropday keys rotate"
+	detail := audit.Detail("rewrapped", n, "primary_key", k.Primary())
+	if err != nil {
+		detail += " error=" + strconv.Quote(err.Error())
+	}
+	if aerr := audit.Record(ctx, db, actor, 0, audit.KeysRotate, fmt.Sprintf("credentials under key %d", k.Primary()), detail, time.Now()); aerr != nil {
+		log.Error("could not write the audit log entry", "err", aerr)
+	}
 	if err != nil {
 		return fmt.Errorf("rotated %d credentials, then: %w", n, err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/dropday/dropday/internal/audit"
 	"github.com/dropday/dropday/internal/auth"
 	"github.com/dropday/dropday/internal/store"
 	"github.com/dropday/dropday/internal/testdb"
@@ -172,6 +173,15 @@ func TestCommands(t *testing.T) {
 	out.Reset()
 	if err := run(ctx, []string{"keys", "rotate"}, env, nil, &out, io.Discard); err != nil || !strings.Contains(out.String(), "Re-wrapped 0 credentials under key 1") {
 		t.Fatalf("keys rotate: %q %v", out.String(), err)
+	}
+	// The rotation is in the audit log, instance-wide, by the CLI.
+	var entries []models.AuditEntry
+	if err := db.NewSelect().Model(&entries).Where("action = ?", audit.KeysRotate).Scan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Actor != "cli" || entries[0].ActorKind != models.ActorCLI || entries[0].WorkspaceID != nil ||
+		!strings.Contains(entries[0].Detail, "rewrapped=0") || entries[0].UserAgent != "dropday keys rotate" {
+		t.Fatalf("audit entries after keys rotate: %+v", entries)
 	}
 
 	if err := run(ctx, []string{"frobnicate"}, env, nil, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "unknown command") {

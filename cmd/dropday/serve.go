@@ -19,6 +19,7 @@ import (
 	"github.com/dropday/dropday/internal/auth"
 	"github.com/dropday/dropday/internal/broadcast"
 	"github.com/dropday/dropday/internal/config"
+	"github.com/dropday/dropday/internal/fans"
 	"github.com/dropday/dropday/internal/keys"
 	"github.com/dropday/dropday/internal/platform/registry"
 	"github.com/dropday/dropday/internal/presave"
@@ -76,6 +77,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks ...b
 	if err != nil {
 		return err
 	}
+	// Fans' data rights; their retention rules run with the hourly housekeeping.
+	fanData, err := fans.New(cfg, db, secret, time.Now, log)
+	if err != nil {
+		return err
+	}
+	eng.Scheduler.Hourly = append(eng.Scheduler.Hourly, fanData.Retention)
 	deps := handlers.Deps{
 		Config:    cfg,
 		DB:        db,
@@ -84,7 +91,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks ...b
 		Hasher:    auth.NewHasher(cfg.BcryptCost),
 		Secret:    secret,
 		Artwork:   &artwork.Store{Dir: filepath.Join(cfg.DataDir, "artwork"), MaxBytes: cfg.MaxArtworkBytes},
-		Presave:   &presave.Flow{DB: db, Vault: keyring, Clients: clients, Now: time.Now},
+		Presave:   &presave.Flow{DB: db, Vault: keyring, Clients: clients, Now: time.Now, Erasure: fanData.Key},
+		Fans:      fanData,
 		Release:   eng,
 		Broadcast: emails,
 		// Invitations and password resets go through the same driver.
@@ -156,6 +164,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks ...b
 	}
 	stopEngine()
 	accountMail.Wait() // password reset emails still being sent
+	fanData.Wait()     // fans' data links still being sent
 	if err := <-engineDone; err != nil {
 		log.Error("release engine stopped with an error", "err", err)
 	}

@@ -216,7 +216,7 @@ func TestBroadcastReachesTheListOnce(t *testing.T) {
 		for _, m := range rs.Emails() {
 			if m.To[0] == f.emails[0] {
 				i := strings.Index(m.Text, "/revoke/")
-				revoke = strings.TrimSpace(m.Text[i+len("/revoke/"):])
+				revoke, _, _ = strings.Cut(m.Text[i+len("/revoke/"):], "\n")
 				if !strings.Contains(m.HTML, "Listen on Spotify") || !strings.Contains(m.HTML, "platform=spotify") {
 					t.Error("fan 0's button does not lead to Spotify")
 				}

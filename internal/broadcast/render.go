@@ -96,6 +96,8 @@ func (s *Service) Render(ctx context.Context, l Letter) (mail.Message, error) {
 		Artist: l.Link.Artist, Title: l.Link.Title, ArtworkURL: art, BodyHTML: body,
 		ButtonText: button, ButtonURL: listen, UnsubscribeURL: unsub, RevokeURL: revoke,
 		Reason: "You get this because you signed up for " + l.Link.Artist + "'s “" + l.Link.Title + "”.",
+		// The data page proven by this email's unsubscribe token: see, download or erase.
+		PrivacyURL: s.BaseURL + "/privacy/" + url.PathEscape(l.Link.Slug) + "/data/u." + l.Unsubscribe,
 	}
 	var html bytes.Buffer
 	if err := email.BroadcastHTML(v).Render(ctx, &html); err != nil {
@@ -135,5 +137,6 @@ func textPart(b *models.Broadcast, v email.Broadcast) string {
 	if v.RevokeURL != "" {
 		fmt.Fprintf(&t, "Undo your pre-save: %s\n", v.RevokeURL)
 	}
+	fmt.Fprintf(&t, "Privacy & your data: %s\n", v.PrivacyURL)
 	return t.String()
 }

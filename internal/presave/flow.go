@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/dropday/dropday/internal/auth"
+	"github.com/dropday/dropday/internal/fans"
 	"github.com/dropday/dropday/internal/platform"
 	"github.com/dropday/dropday/internal/store"
 	"github.com/dropday/dropday/internal/validate"
@@ -28,6 +29,14 @@ const StateTTL = 10 * time.Minute
 const (
 	ConsentVersion      = "presave-v1"
 	EmailConsentVersion = "presave-email-v1"
+)
+
+// ConsentText is the sentence under the pre-save buttons and EmailConsentText
+// the checkbox's label: every consent record points at the stored copy of
+// the words the fan saw (consent_texts), so changing them makes a new version.
+const (
+	ConsentText      = "Pre-saving lets dropday add this one release to your library on release day. Nothing else, and you can undo it any time."
+	EmailConsentText = "Also email me when it drops"
 )
 
 // Scopes per platform: the minimum to save, plus email only when the fan asked for it.
@@ -48,7 +57,10 @@ var (
 
 // Flow runs consent for the configured direct platforms.
 type Flow struct {
-	DB      *bun.DB
+	DB *bun.DB
+	// Erasure recognises addresses erased from a workspace: the pre-ticked
+	// "also email me" box is not fresh enough consent to add them back.
+	Erasure fans.Key
 	Vault   *vault.Keyring
 	Clients map[string]platform.Client
 	Now     func() time.Time
@@ -160,10 +172,18 @@ func (f *Flow) Complete(ctx context.Context, cb Callback) (Result, error) {
 	if prof.ID == "" || tok.RefreshToken == "" {
 		return Result{Link: l}, &platform.Error{Platform: cb.Platform, Kind: platform.Permanent, Message: "no account id or refresh token in the answer"}
 	}
-	email := ""
+	email, erased := "", false
 	if st.EmailOptIn && prof.Email != "" {
 		if e, msg := validate.Email(prof.Email); msg == "" {
 			email = e
+		}
+	}
+	if email != "" {
+		if erased, err = f.Erasure.Erased(ctx, f.DB, l.WorkspaceID, email); err != nil {
+			return Result{Link: l}, err
+		}
+		if erased {
+			email = ""
 		}
 	}
 	revoke := auth.NewToken("")
@@ -173,6 +193,11 @@ func (f *Flow) Complete(ctx context.Context, cb Callback) (Result, error) {
 		Scope: grantedScope(tok.Scope, scopes(cb.Platform, st.EmailOptIn)), State: models.PresavePending,
 		RevokeTokenHash: auth.HashToken(revoke), CreatedAt: now, UpdatedAt: now}
 	err = f.DB.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
+		textID, err := store.ConsentTextID(ctx, tx, ConsentVersion, ConsentText, now)
+		if err != nil {
+			return err
+		}
+		p.ConsentTextID = &textID
 		if err := store.UpsertPresave(ctx, tx, p); err != nil {
 			return err
 		}
@@ -186,24 +211,29 @@ func (f *Flow) Complete(ctx context.Context, cb Callback) (Result, error) {
 		if email == "" {
 			return nil
 		}
-		return subscribe(ctx, tx, l, email, cb.Platform, cb.IP, p.UserAgent, EmailConsentVersion, now)
+		return subscribe(ctx, tx, l, email, cb.Platform, cb.IP, p.UserAgent, now)
 	})
 	if err != nil {
 		return Result{Link: l}, err
 	}
-	return Result{Presave: p, Link: l, RevokeToken: revoke, NeedEmail: st.EmailOptIn && email == ""}, nil
+	return Result{Presave: p, Link: l, RevokeToken: revoke, NeedEmail: st.EmailOptIn && email == "" && !erased}, nil
 }
 
 // subscribe adds the fan to the workspace's subscribers through this link:
 // the same subscriber and consent row the email signup writes.
-func subscribe(ctx context.Context, db bun.IDB, l *models.Link, email, platformKey, ip, ua, version string, now time.Time) error {
+func subscribe(ctx context.Context, db bun.IDB, l *models.Link, email, platformKey, ip, ua string, now time.Time) error {
+	textID, err := store.ConsentTextID(ctx, db, EmailConsentVersion, EmailConsentText, now)
+	if err != nil {
+		return err
+	}
 	s := &models.Subscriber{WorkspaceID: l.WorkspaceID, Email: email, Platform: platformKey,
 		Status: models.SubscriberActive, CreatedAt: now, UpdatedAt: now}
 	if err := store.UpsertSubscriber(ctx, db, s); err != nil {
 		return err
 	}
 	return store.UpsertSignup(ctx, db, &models.Signup{WorkspaceID: l.WorkspaceID, LinkID: l.ID, SubscriberID: s.ID,
-		Platform: platformKey, IP: ip, UserAgent: ua, ConsentVersion: version, ConsentedAt: now, CreatedAt: now})
+		Platform: platformKey, IP: ip, UserAgent: ua, ConsentVersion: EmailConsentVersion, ConsentTextID: &textID,
+		ConsentedAt: now, CreatedAt: now})
 }
 
 // grantedScope is what the platform says it granted, or what we asked for

@@ -72,6 +72,27 @@ func (e *Engine) Also(kind string, h jobs.HandlerFunc, tick func(context.Context
 }
 
 // DeliverNow starts a link's delivery at once (the panel's "deliver now").
-func (e *Engine) DeliverNow(ctx context.Context, l *models.Link) (int, error) {
-	return DeliverNow(ctx, e.Queue.DB, l, e.Deliverer.Now(), e.Runner)
+// record, when given, runs in the same transaction as the enqueue (the audit
+// log's entry): both happen or neither. The workers are woken after the commit.
+func (e *Engine) DeliverNow(ctx context.Context, l *models.Link, record ...func(ctx context.Context, tx bun.IDB, added int) error) (int, error) {
+	var added int
+	err := e.Queue.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if added, err = DeliverNow(ctx, tx, l, e.Deliverer.Now(), nil); err != nil {
+			return err
+		}
+		for _, r := range record {
+			if err := r(ctx, tx, added); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if added > 0 {
+		e.Runner.Notify()
+	}
+	return added, nil
 }

@@ -31,6 +31,8 @@ type Scheduler struct {
 	// Also runs at every tick after the links are released (the broadcasts
 	// that are due, for one), on the elected instance only.
 	Also []func(context.Context) error
+	// Hourly runs with the housekeeping (the fans' retention rules, for one).
+	Hourly []func(context.Context) error
 }
 
 // Tick releases every live link whose time has come: it enqueues the link's
@@ -82,6 +84,9 @@ func (s *Scheduler) Housekeeping(ctx context.Context) error {
 	// Finished jobs stay a month: the presave panel shows outcomes from the pre-saves themselves.
 	if _, err := s.Queue.DeleteFinalizedBefore(ctx, now.Add(-30*24*time.Hour)); err != nil {
 		errs = append(errs, err)
+	}
+	for _, f := range s.Hourly {
+		errs = append(errs, f(ctx))
 	}
 	return errors.Join(errs...)
 }

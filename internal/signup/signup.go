@@ -5,6 +5,7 @@ package signup
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/dropday/dropday/internal/fans"
 	"github.com/dropday/dropday/internal/store"
 	"github.com/dropday/dropday/internal/validate"
 	"github.com/dropday/dropday/models"
@@ -40,7 +42,16 @@ type Input struct {
 	Honeypot  string
 	IP        string
 	UserAgent string
+	// Erasure recognises addresses erased from the workspace (required).
+	Erasure fans.Key
+	// Reconsent is the fan's tick on "yes, add me again", shown only for an
+	// erased address: without it such an address is not added back.
+	Reconsent bool
 }
+
+// ErrErased: the address was erased from this workspace before, and the fan
+// has not ticked the box that signs them up again (the form shows it).
+var ErrErased = errors.New("signup: this address was erased from the list; confirm to sign up again")
 
 // Result is what the confirmation shows.
 type Result struct {
@@ -97,6 +108,23 @@ func Signup(ctx context.Context, db TxRunner, l *models.Link, in Input, now time
 	}
 	now = now.UTC()
 	err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		erased, err := in.Erasure.Erased(ctx, tx, l.WorkspaceID, email)
+		if err != nil {
+			return err
+		}
+		if erased {
+			if !in.Reconsent {
+				return ErrErased
+			}
+			// Fresh, explicit consent: the address is on the list again.
+			if err := store.ForgetErased(ctx, tx, l.WorkspaceID, in.Erasure.Hash(email)); err != nil {
+				return err
+			}
+		}
+		textID, err := store.ConsentTextID(ctx, tx, ConsentVersion, ConsentText(l.Title), now)
+		if err != nil {
+			return err
+		}
 		sub := &models.Subscriber{WorkspaceID: l.WorkspaceID, Email: email, Platform: p.Key,
 			Status: models.SubscriberActive, CreatedAt: now, UpdatedAt: now}
 		if err := store.UpsertSubscriber(ctx, tx, sub); err != nil {
@@ -105,9 +133,12 @@ func Signup(ctx context.Context, db TxRunner, l *models.Link, in Input, now time
 		return store.UpsertSignup(ctx, tx, &models.Signup{
 			WorkspaceID: l.WorkspaceID, LinkID: l.ID, SubscriberID: sub.ID, Platform: p.Key,
 			IP: in.IP, UserAgent: truncate(in.UserAgent, maxUserAgent),
-			ConsentVersion: ConsentVersion, ConsentedAt: now, CreatedAt: now,
+			ConsentVersion: ConsentVersion, ConsentTextID: &textID, ConsentedAt: now, CreatedAt: now,
 		})
 	})
+	if errors.Is(err, ErrErased) {
+		return res, ErrErased
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("signup: %w", err)
 	}

@@ -57,6 +57,7 @@ func UpsertPresave(ctx context.Context, db bun.IDB, p *models.Presave) error {
 		Set("ip = EXCLUDED.ip").
 		Set("user_agent = EXCLUDED.user_agent").
 		Set("consent_version = EXCLUDED.consent_version").
+		Set("consent_text_id = EXCLUDED.consent_text_id").
 		Set("consented_at = EXCLUDED.consented_at").
 		Set("scope = EXCLUDED.scope").
 		Set("state = EXCLUDED.state").

@@ -36,6 +36,7 @@ func UpsertSignup(ctx context.Context, db bun.IDB, s *models.Signup) error {
 		Set("ip = EXCLUDED.ip").
 		Set("user_agent = EXCLUDED.user_agent").
 		Set("consent_version = EXCLUDED.consent_version").
+		Set("consent_text_id = EXCLUDED.consent_text_id").
 		Set("consented_at = EXCLUDED.consented_at").
 		Returning("id, created_at").Exec(ctx)
 	if err != nil {

@@ -29,6 +29,7 @@ import (
 	"github.com/dropday/dropday/internal/auth"
 	"github.com/dropday/dropday/internal/broadcast"
 	"github.com/dropday/dropday/internal/config"
+	"github.com/dropday/dropday/internal/fans"
 	"github.com/dropday/dropday/internal/keys"
 	"github.com/dropday/dropday/internal/platform"
 	"github.com/dropday/dropday/internal/platform/apple/appletest"
@@ -87,6 +88,8 @@ type App struct {
 	Catalogs map[string]platform.Catalog
 	// Analytics counts views and clicks; tests call its Flush (no background loop runs).
 	Analytics *analytics.Recorder
+	// Fans is the fans' data rights service; call Wait after a "email me a link".
+	Fans *fans.Service
 }
 
 // Options tweak New.
@@ -214,6 +217,12 @@ func New(t testing.TB, opts ...Options) *App {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.AccountMail.Wait) // before the database closes
+	a.Fans, err = fans.New(cfg, db, secret, clock.Now, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Fans.Wait)
+	a.Release.Scheduler.Hourly = append(a.Release.Scheduler.Hourly, a.Fans.Retention)
 	if o.Deliver {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
@@ -223,8 +232,8 @@ func New(t testing.TB, opts ...Options) *App {
 	a.Analytics = analytics.New(db, clock.Now, log, cfg.BaseURL)
 	h = handlers.New(handlers.Deps{
 		Config: cfg, DB: db, Log: log, Now: clock.Now, Release: a.Release, Broadcast: a.Broadcast, AccountMail: a.AccountMail,
-		Presave: &presave.Flow{DB: db, Vault: a.Vault, Clients: clients, Now: clock.Now},
-		Hasher:  auth.NewHasher(cfg.BcryptCost), Secret: secret,
+		Presave: &presave.Flow{DB: db, Vault: a.Vault, Clients: clients, Now: clock.Now, Erasure: a.Fans.Key}, Fans: a.Fans,
+		Hasher: auth.NewHasher(cfg.BcryptCost), Secret: secret,
 		Artwork: &artwork.Store{Dir: filepath.Join(dataDir, "artwork"), MaxBytes: cfg.MaxArtworkBytes},
 		// Analytics counts in memory; tests flush it (or the insights page does).
 		Analytics: a.Analytics,
