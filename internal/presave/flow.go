@@ -114,6 +114,9 @@ type Result struct {
 	RevokeToken string
 	// NeedEmail: the fan ticked "also email me" but the platform gave no email.
 	NeedEmail bool
+	// Enqueued: the release is out, so the delivery was enqueued at once
+	// (the caller wakes the workers).
+	Enqueued bool
 }
 
 // Complete checks the state, trades the code for tokens, reads the profile
@@ -183,6 +186,12 @@ func (f *Flow) Complete(ctx context.Context, cb Callback) (Result, error) {
 		if err := store.SetPresaveCredential(ctx, tx, p.ID, blob, version); err != nil {
 			return err
 		}
+		if released(l, now) {
+			// Out already: save now, not at a release run that has passed.
+			if err := enqueueDelivery(ctx, tx, p, now); err != nil {
+				return err
+			}
+		}
 		if email == "" {
 			return nil
 		}
@@ -191,7 +200,7 @@ func (f *Flow) Complete(ctx context.Context, cb Callback) (Result, error) {
 	if err != nil {
 		return Result{Link: l}, err
 	}
-	return Result{Presave: p, Link: l, RevokeToken: revoke, NeedEmail: st.EmailOptIn && email == ""}, nil
+	return Result{Presave: p, Link: l, RevokeToken: revoke, NeedEmail: st.EmailOptIn && email == "", Enqueued: released(l, now)}, nil
 }
 
 // subscribe adds the fan to the workspace's subscribers through this link:
