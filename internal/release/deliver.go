@@ -250,7 +250,9 @@ const checkMargin = 2 * time.Minute
 // waitForCheck is resolve's "not found yet": snooze this long.
 type waitForCheck time.Duration
 
-func (w waitForCheck) Error() string { return "release: not found yet, waiting " + time.Duration(w).String() }
+func (w waitForCheck) Error() string {
+	return "release: not found yet, waiting " + time.Duration(w).String()
+}
 
 func platformName(key string) string {
 	if p, ok := models.PlatformByKey(key); ok {
