@@ -420,7 +420,7 @@ func (r *Resolver) WorkAlert(ctx context.Context, job jobs.Job) error {
 
 func (r *Resolver) alertMessage(ctx context.Context, l *models.Link, missing []models.LinkPlatform, to []string) (mail.Message, error) {
 	v := email.ResolveAlert{Subject: l.Title + " is still missing on " + names(missing), Title: l.Title, Artist: l.Artist,
-		Window: humanDuration(r.Window), PlatformsURL: strings.TrimRight(r.BaseURL, "/") + "/admin/links/" + strconv.FormatInt(l.ID, 10) + "/platforms"}
+		Window: HumanDuration(r.Window), PlatformsURL: strings.TrimRight(r.BaseURL, "/") + "/admin/links/" + strconv.FormatInt(l.ID, 10) + "/platforms"}
 	var text strings.Builder
 	fmt.Fprintf(&text, "dropday looked for %s by %s during the %s after its release. It is still missing here, so the smart link shows no button for:\n\n", l.Title, l.Artist, v.Window)
 	for _, lp := range missing {
@@ -460,8 +460,8 @@ func platformName(key string) string {
 	return key
 }
 
-// humanDuration writes a window the way a person would ("24 hours", "90 minutes").
-func humanDuration(d time.Duration) string {
+// HumanDuration writes a window the way a person would ("24 hours", "90 minutes").
+func HumanDuration(d time.Duration) string {
 	switch {
 	case d >= time.Hour && d%time.Hour == 0:
 		if h := int(d / time.Hour); h != 1 {
