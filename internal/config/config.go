@@ -3,6 +3,7 @@
 package config
 
 import (
+	"crypto/ecdsa"
 	"errors"
 	"flag"
 	"fmt"
@@ -52,12 +53,16 @@ type Config struct {
 	// SpotifyRate paces calls to Spotify (per second, shared by all workers).
 	SpotifyRate float64
 	Mail        Mail
-
 	// ResolveInterval is how often a release not yet found on a platform is
 	// looked up again; ResolveWindow is for how long after the release.
 	ResolveInterval time.Duration
 	ResolveWindow   time.Duration
 
+	// Apple, Deezer and Tidal are the catalog look-ups that find a release
+	// on those platforms (no direct pre-save yet).
+	Apple  Apple
+	Deezer Deezer
+	Tidal  Tidal
 	// Demo is set by `dropday demo`, never by the environment: every page shows a ribbon.
 	Demo bool
 }
@@ -71,6 +76,38 @@ type Spotify struct {
 
 // Enabled tells whether direct pre-save on Spotify is configured.
 func (s Spotify) Enabled() bool { return s.ClientID != "" }
+
+// Apple is the operator's MusicKit key, which signs the developer token of
+// Apple Music catalog look-ups. Without it Apple Music is not looked up.
+type Apple struct {
+	TeamID, KeyID string
+	// PrivateKey is the parsed .p8 key (never printed or logged).
+	PrivateKey *ecdsa.PrivateKey
+	APIURL     string
+	// Storefront is the catalog looked in ("us").
+	Storefront string
+}
+
+// Enabled tells whether Apple Music look-ups are configured.
+func (a Apple) Enabled() bool { return a.PrivateKey != nil }
+
+// Deezer's look-ups need no account, so they are on unless switched off.
+type Deezer struct {
+	APIURL  string
+	Catalog bool
+}
+
+// Tidal is the operator's TIDAL app, whose client-credentials token serves
+// catalog look-ups. Without a client id TIDAL is not looked up.
+type Tidal struct {
+	ClientID, ClientSecret string
+	AuthURL, APIURL        string
+	// Country is the countryCode of look-ups ("US").
+	Country string
+}
+
+// Enabled tells whether TIDAL look-ups are configured.
+func (t Tidal) Enabled() bool { return t.ClientID != "" }
 
 // Mail is how dropday sends email.
 type Mail struct {
@@ -116,6 +153,18 @@ var Vars = []Var{
 	{"DROPDAY_SPOTIFY_CLIENT_SECRET", "", "your Spotify app's client secret"},
 	{"DROPDAY_SPOTIFY_ACCOUNTS_URL", "https://accounts.spotify.com", "Spotify's accounts service (a stand-in in tests and the demo)"},
 	{"DROPDAY_SPOTIFY_API_URL", "https://api.spotify.com", "Spotify's Web API (a stand-in in tests and the demo)"},
+	{"DROPDAY_APPLE_TEAM_ID", "", "your Apple Developer team id (10 characters); with the key below it turns on Apple Music look-ups"},
+	{"DROPDAY_APPLE_KEY_ID", "", "the id (10 characters) of your MusicKit key"},
+	{"DROPDAY_APPLE_PRIVATE_KEY", "", "the MusicKit key: the .p8 file's PEM contents, or the path to the file"},
+	{"DROPDAY_APPLE_API_URL", "https://api.music.apple.com", "the Apple Music API (a stand-in in tests and the demo)"},
+	{"DROPDAY_APPLE_STOREFRONT", "us", "the Apple Music storefront (two-letter country) releases are looked up in"},
+	{"DROPDAY_DEEZER_CATALOG", "true", "look releases up on Deezer (needs no account); false switches it off"},
+	{"DROPDAY_DEEZER_API_URL", "https://api.deezer.com", "Deezer's API (a stand-in in tests and the demo)"},
+	{"DROPDAY_TIDAL_CLIENT_ID", "", "your TIDAL app's client id; with the secret it turns on TIDAL look-ups"},
+	{"DROPDAY_TIDAL_CLIENT_SECRET", "", "your TIDAL app's client secret"},
+	{"DROPDAY_TIDAL_AUTH_URL", "https://auth.tidal.com", "TIDAL's token service (a stand-in in tests and the demo)"},
+	{"DROPDAY_TIDAL_API_URL", "https://openapi.tidal.com", "TIDAL's API (a stand-in in tests and the demo)"},
+	{"DROPDAY_TIDAL_COUNTRY", "US", "the country (two letters) releases are looked up in on TIDAL"},
 	{"DROPDAY_MAIL_DRIVER", "outbox", "`outbox` keeps emails in the admin panel's Outbox (nothing leaves the machine); `resend` sends through Resend"},
 	{"DROPDAY_MAIL_FROM", "dropday <dropday@localhost>", "the sender of every email; with Resend, an address on a domain you verified there"},
 	{"DROPDAY_RESEND_API_KEY", "", "your Resend API key (`re_…`), required with the resend driver"},
@@ -268,6 +317,7 @@ func Load(getenv func(string) string, args []string) (*Config, error) {
 			bad(name, "%q is not an http(s) URL", v)
 		}
 	}
+	loadCatalogs(c, getenv, def, bad)
 	c.Mail = Mail{
 		Driver:              def("DROPDAY_MAIL_DRIVER"),
 		From:                def("DROPDAY_MAIL_FROM"),

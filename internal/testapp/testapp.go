@@ -29,8 +29,12 @@ import (
 	"github.com/dropday/dropday/internal/broadcast"
 	"github.com/dropday/dropday/internal/config"
 	"github.com/dropday/dropday/internal/keys"
+	"github.com/dropday/dropday/internal/platform"
+	"github.com/dropday/dropday/internal/platform/apple/appletest"
+	"github.com/dropday/dropday/internal/platform/deezer/deezertest"
 	"github.com/dropday/dropday/internal/platform/registry"
 	"github.com/dropday/dropday/internal/platform/spotify/spotifytest"
+	"github.com/dropday/dropday/internal/platform/tidal/tidaltest"
 	"github.com/dropday/dropday/internal/presave"
 	"github.com/dropday/dropday/internal/release"
 	"github.com/dropday/dropday/internal/store"
@@ -71,6 +75,15 @@ type App struct {
 	// AccountMail sends invitations and password resets; tests may swap its
 	// Sender before the first request, and call Wait after a "forgot password".
 	AccountMail *accounts.Mailer
+
+	// Apple, Deezer and Tidal are the catalog stand-ins, when Options asked
+	// for them; each judges release visibility and tokens by Clock.
+	Apple  *appletest.Server
+	Deezer *deezertest.Server
+	Tidal  *tidaltest.Server
+	// Catalogs are the configured catalog look-ups (registry.Catalogs),
+	// dating their tokens by Clock.
+	Catalogs map[string]platform.Catalog
 }
 
 // Options tweak New.
@@ -81,6 +94,15 @@ type Options struct {
 	Env map[string]string
 	// Spotify starts the Spotify stand-in (auto-consent) and configures dropday for it.
 	Spotify bool
+	// Apple starts the Apple Music catalog stand-in (with a generated
+	// MusicKit key) and configures dropday for it.
+	Apple bool
+	// Deezer starts the Deezer stand-in and configures dropday for it.
+	// Without it Deezer look-ups are off (DROPDAY_DEEZER_CATALOG=false), so
+	// no test reaches the real Deezer.
+	Deezer bool
+	// Tidal starts the TIDAL stand-in and configures dropday for it.
+	Tidal bool
 	// Log receives the server's logs (JSON), for tests that read them.
 	Log io.Writer
 	// Demo serves as `dropday demo` does (the ribbon on every page).
@@ -129,6 +151,29 @@ func New(t testing.TB, opts ...Options) *App {
 		env["DROPDAY_SPOTIFY_ACCOUNTS_URL"] = a.Spotify.URL
 		env["DROPDAY_SPOTIFY_API_URL"] = a.Spotify.URL
 	}
+	env["DROPDAY_DEEZER_CATALOG"] = "false"
+	if o.Apple {
+		a.Apple = appletest.New(appletest.Options{Now: clock.Now})
+		t.Cleanup(a.Apple.Close)
+		env["DROPDAY_APPLE_TEAM_ID"] = a.Apple.TeamID()
+		env["DROPDAY_APPLE_KEY_ID"] = a.Apple.KeyID()
+		env["DROPDAY_APPLE_PRIVATE_KEY"] = a.Apple.PrivateKeyPEM()
+		env["DROPDAY_APPLE_API_URL"] = a.Apple.URL
+	}
+	if o.Deezer {
+		a.Deezer = deezertest.New(deezertest.Options{Now: clock.Now})
+		t.Cleanup(a.Deezer.Close)
+		env["DROPDAY_DEEZER_CATALOG"] = "true"
+		env["DROPDAY_DEEZER_API_URL"] = a.Deezer.URL
+	}
+	if o.Tidal {
+		a.Tidal = tidaltest.New(tidaltest.Options{Now: clock.Now})
+		t.Cleanup(a.Tidal.Close)
+		env["DROPDAY_TIDAL_CLIENT_ID"] = a.Tidal.ClientID()
+		env["DROPDAY_TIDAL_CLIENT_SECRET"] = a.Tidal.ClientSecret()
+		env["DROPDAY_TIDAL_AUTH_URL"] = a.Tidal.URL
+		env["DROPDAY_TIDAL_API_URL"] = a.Tidal.URL
+	}
 	for k, v := range o.Env {
 		env[k] = v
 	}
@@ -152,6 +197,7 @@ func New(t testing.TB, opts ...Options) *App {
 		log = slog.New(slog.NewJSONHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	clients := registry.New(cfg, registry.HTTPClient())
+	a.Catalogs = registry.CatalogsWithClock(cfg, clients, clock.Now)
 	a.Release = release.NewEngine(cfg, db, a.Vault, clients, clock.Now, log)
 	a.Release.Runner.PollInterval = 50 * time.Millisecond
 	a.Broadcast, err = broadcast.New(cfg, db, secret, clock.Now, log)

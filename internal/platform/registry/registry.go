@@ -7,7 +7,10 @@ import (
 
 	"github.com/dropday/dropday/internal/config"
 	"github.com/dropday/dropday/internal/platform"
+	"github.com/dropday/dropday/internal/platform/apple"
+	"github.com/dropday/dropday/internal/platform/deezer"
 	"github.com/dropday/dropday/internal/platform/spotify"
+	"github.com/dropday/dropday/internal/platform/tidal"
 )
 
 // CallbackPath is where a platform's consent screen sends the fan back.
@@ -42,9 +45,45 @@ func New(cfg *config.Config, hc *http.Client) map[string]platform.Client {
 }
 
 // Catalogs returns every configured catalog look-up, keyed by platform key:
-// each direct-save client, plus platforms whose catalog works without one.
+// each direct-save client, plus platforms whose catalog works without one
+// (Apple Music with a MusicKit key, Deezer unless switched off, TIDAL with
+// an app). A direct-save client of the same platform wins.
 func Catalogs(cfg *config.Config, clients map[string]platform.Client) map[string]platform.Catalog {
+	return CatalogsWithClock(cfg, clients, time.Now)
+}
+
+// CatalogsWithClock is Catalogs with the clock the look-ups date their
+// tokens by (Apple's developer token, TIDAL's app token): tests pass their
+// injected clock, which the stand-ins judge tokens by.
+func CatalogsWithClock(cfg *config.Config, clients map[string]platform.Client, now func() time.Time) map[string]platform.Catalog {
 	out := map[string]platform.Catalog{}
+	hc := HTTPClient()
+	if cfg.Apple.Enabled() {
+		out[apple.Key] = apple.New(apple.Config{
+			TeamID:     cfg.Apple.TeamID,
+			KeyID:      cfg.Apple.KeyID,
+			PrivateKey: cfg.Apple.PrivateKey,
+			Origin:     cfg.Origin(),
+			APIURL:     cfg.Apple.APIURL,
+			Storefront: cfg.Apple.Storefront,
+			HTTPClient: hc,
+			Now:        now,
+		})
+	}
+	if cfg.Deezer.Catalog {
+		out[deezer.Key] = deezer.New(deezer.Config{APIURL: cfg.Deezer.APIURL, HTTPClient: hc, Now: now})
+	}
+	if cfg.Tidal.Enabled() {
+		out[tidal.Key] = tidal.New(tidal.Config{
+			ClientID:     cfg.Tidal.ClientID,
+			ClientSecret: cfg.Tidal.ClientSecret,
+			AuthURL:      cfg.Tidal.AuthURL,
+			APIURL:       cfg.Tidal.APIURL,
+			Country:      cfg.Tidal.Country,
+			HTTPClient:   hc,
+			Now:          now,
+		})
+	}
 	for k, c := range clients {
 		out[k] = c
 	}

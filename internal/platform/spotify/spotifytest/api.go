@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/dropday/dropday/internal/platform/standin"
 )
 
 // Image is one size of a cover.
@@ -24,6 +27,12 @@ type Track struct {
 	AlbumID string
 	// Images is the cover when the track has no album in the catalog.
 	Images []Image
+	// VisibleFrom hides the track until then on the stand-in's clock
+	// ("not found yet, found later"); zero means at once.
+	VisibleFrom time.Time
+	// URL overrides external_urls.spotify (e.g. the stand-in's own
+	// ListenURL, so a click stays on the machine).
+	URL string
 }
 
 // Album is a catalog album.
@@ -34,6 +43,44 @@ type Album struct {
 	UPC      string
 	Images   []Image
 	TrackIDs []string
+	// VisibleFrom hides the album until then on the stand-in's clock; zero means at once.
+	VisibleFrom time.Time
+	// URL overrides external_urls.spotify.
+	URL string
+}
+
+// ListenURL is the stand-in's own page for a track or album ("track",
+// "album"), to use as Track.URL or Album.URL.
+func (s *Server) ListenURL(kind, id string) string { return s.URL + "/listen/" + kind + "/" + id }
+
+// serveListen answers /listen/{track|album}/{id}.
+func (s *Server) serveListen(w http.ResponseWriter, r *http.Request) {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(parts) == 3 {
+		l := standin.Listen{Platform: "Spotify", Kind: parts[1], ID: parts[2]}
+		if t := s.tracks[parts[2]]; parts[1] == "track" && t != nil {
+			l.Name, l.Artist = t.Name, t.Artist
+		}
+		if a := s.albums[parts[2]]; parts[1] == "album" && a != nil {
+			l.Name, l.Artist = a.Name, a.Artist
+		}
+		if l.Name != "" {
+			standin.ListenPage(w, l)
+			return
+		}
+	}
+	standin.NotFoundPage(w)
+}
+
+func (s *Server) visibleLocked(from time.Time) bool { return standin.Visible(from, s.now()) }
+
+func spotifyURL(override, kind, id string) string {
+	if override != "" {
+		return override
+	}
+	return "https://open.spotify.com/" + kind + "/" + id
 }
 
 // AddTrack puts t in the catalog (replacing one with the same ID).
@@ -244,7 +291,7 @@ func simpleAlbumJSON(a *Album) map[string]any {
 		"name":          a.Name,
 		"artists":       artistsJSON(a.Artist),
 		"images":        imagesJSON(a.Images),
-		"external_urls": map[string]string{"spotify": "https://open.spotify.com/album/" + a.ID},
+		"external_urls": map[string]string{"spotify": spotifyURL(a.URL, "album", a.ID)},
 		"total_tracks":  len(a.TrackIDs),
 	}
 }
@@ -262,7 +309,7 @@ func (s *Server) trackJSONLocked(t *Track) map[string]any {
 		"name":          t.Name,
 		"artists":       artistsJSON(t.Artist),
 		"album":         alb,
-		"external_urls": map[string]string{"spotify": "https://open.spotify.com/track/" + t.ID},
+		"external_urls": map[string]string{"spotify": spotifyURL(t.URL, "track", t.ID)},
 		"external_ids":  map[string]string{},
 	}
 	if t.ISRC != "" {
@@ -312,7 +359,7 @@ func (s *Server) handleTrack(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t := s.tracks[id]
-	if t == nil {
+	if t == nil || !s.visibleLocked(t.VisibleFrom) {
 		apiErr(w, http.StatusNotFound, "Resource not found")
 		return
 	}
@@ -327,7 +374,7 @@ func (s *Server) handleAlbum(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a := s.albums[id]
-	if a == nil {
+	if a == nil || !s.visibleLocked(a.VisibleFrom) {
 		apiErr(w, http.StatusNotFound, "Resource not found")
 		return
 	}
@@ -375,13 +422,13 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		switch typ {
 		case "track":
 			for _, t := range sortedValues(s.tracks) {
-				if matches(hasField, field, value, query, "isrc", t.ISRC, t.Name) {
+				if s.visibleLocked(t.VisibleFrom) && matches(hasField, field, value, query, "isrc", t.ISRC, t.Name) {
 					items = append(items, s.trackJSONLocked(t))
 				}
 			}
 		case "album":
 			for _, a := range sortedValues(s.albums) {
-				if matches(hasField, field, value, query, "upc", a.UPC, a.Name) {
+				if s.visibleLocked(a.VisibleFrom) && matches(hasField, field, value, query, "upc", a.UPC, a.Name) {
 					items = append(items, simpleAlbumJSON(a))
 				}
 			}

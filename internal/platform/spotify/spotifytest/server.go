@@ -600,6 +600,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case EndpointSearch:
 		s.handleSearch(rec, r)
 	default:
+		if strings.HasPrefix(r.URL.Path, "/listen/") {
+			s.serveListen(rec, r)
+			return
+		}
 		apiErr(rec, http.StatusNotFound, "Service not found")
 	}
 }

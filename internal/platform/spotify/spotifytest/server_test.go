@@ -1,6 +1,7 @@
 package spotifytest
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -13,6 +14,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dropday/dropday/internal/platform"
+	"github.com/dropday/dropday/internal/platform/spotify"
 )
 
 const testRedirect = "http://127.0.0.1:9/callback"
@@ -704,4 +708,45 @@ func TestGrantSeedsAConsent(t *testing.T) {
 	if r := postToken(t, s, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, true); r.status != 400 {
 		t.Errorf("after revoke: %d %v", r.status, r.body)
 	}
+}
+
+// A track or album added with VisibleFrom is not found until the stand-in's
+// clock reaches it, by id and by ISRC/UPC search alike; URL overrides the
+// listen link and the stand-in serves that page.
+func TestCatalogVisibleFrom(t *testing.T) {
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s := New(Options{Now: clock})
+	defer s.Close()
+	const tid, aid = "4uLU6hMCjMI75M1A2tKUQC", "1A2GTWGtFfWp7KSQTwWOyo"
+	s.AddAlbum(Album{ID: aid, Name: "Afterglow", Artist: "Mara Lune", UPC: "123456789012", VisibleFrom: now.Add(time.Hour)})
+	s.AddTrack(Track{ID: tid, Name: "Night Drive", Artist: "Mara Lune", ISRC: "USRC17607839", AlbumID: aid,
+		VisibleFrom: now.Add(time.Hour), URL: s.ListenURL("track", tid)})
+	c := spotify.New(spotify.Config{ClientID: s.ClientID(), ClientSecret: s.ClientSecret(), AccountsURL: s.URL, APIURL: s.URL})
+	ctx := context.Background()
+	srcs := []platform.Source{{Kind: "spotify_track", Value: "spotify:track:" + tid}, {Kind: "spotify_album", Value: "spotify:album:" + aid},
+		{Kind: "isrc", Value: "USRC17607839"}, {Kind: "upc", Value: "123456789012"}}
+	for _, src := range srcs {
+		if _, err := c.Lookup(ctx, src); platform.KindOf(err) != platform.NotFound {
+			t.Fatalf("%v before: %v", src, err)
+		}
+	}
+	mu.Lock()
+	now = now.Add(time.Hour)
+	mu.Unlock()
+	for _, src := range srcs {
+		if r, err := c.Lookup(ctx, src); err != nil || r.Name == "" {
+			t.Fatalf("%v after: %+v %v", src, r, err)
+		}
+	}
+	r, _ := c.Lookup(ctx, srcs[0])
+	if r.URL != s.URL+"/listen/track/"+tid {
+		t.Fatalf("URL = %q", r.URL)
+	}
+	res, err := http.Get(r.URL)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("listen page: %v %v", res, err)
+	}
+	res.Body.Close()
 }
