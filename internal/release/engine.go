@@ -43,7 +43,7 @@ func NewEngine(cfg *config.Config, db *bun.DB, k *vault.Keyring, clients map[str
 	if err != nil {
 		log.Error("release resolution: no mail driver", "err", err)
 	}
-	res := &resolve.Resolver{DB: db, Catalogs: registry.Catalogs(cfg, clients), Mail: sender, From: cfg.Mail.From,
+	res := &resolve.Resolver{DB: db, Catalogs: registry.CatalogsWithClock(cfg, clients, now), Mail: sender, From: cfg.Mail.From,
 		BaseURL: cfg.URL(""), Interval: cfg.ResolveInterval, Window: cfg.ResolveWindow, Now: now, Log: log}
 	d := &Deliverer{DB: db, Vault: k, Clients: clients, Now: now, Log: log, Resolver: res,
 		Limits: map[string]*pace.Limiter{"spotify": pace.NewLimiter(cfg.SpotifyRate, nil)}}
