@@ -13,8 +13,11 @@ import (
 	"github.com/dropday/dropday/handlers"
 	"github.com/dropday/dropday/internal/config"
 	"github.com/dropday/dropday/internal/demo"
+	"github.com/dropday/dropday/internal/platform/apple/appletest"
+	"github.com/dropday/dropday/internal/platform/deezer/deezertest"
 	"github.com/dropday/dropday/internal/platform/registry"
 	"github.com/dropday/dropday/internal/platform/spotify/spotifytest"
+	"github.com/dropday/dropday/internal/platform/tidal/tidaltest"
 )
 
 // demoCmd runs dropday against local platform stand-ins, with its own data
@@ -45,14 +48,22 @@ func demoCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout i
 	go func() { _ = spSrv.Serve(ln) }()
 	defer spSrv.Close()
 	cfg.Spotify = config.Spotify{ClientID: sp.ClientID(), ClientSecret: sp.ClientSecret(), AccountsURL: sp.URL, APIURL: sp.URL}
+	catalogs, stop, err := startCatalogStandIns(cfg)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	catalogs.Spotify = sp
 
 	seed := func(ctx context.Context, d handlers.Deps) error {
 		s, err := demo.Seed(ctx, d.DB, d.Hasher, d.Artwork, time.Now())
 		if err != nil {
 			return fmt.Errorf("demo: seed: %w", err)
 		}
+		demo.ListRelease(catalogs, s.ReleaseAt)
 		fmt.Fprintf(stdout, `
-  dropday demo — everything runs on this machine; Spotify is a local stand-in.
+  dropday demo — everything runs on this machine; Spotify, Apple Music, Deezer
+  and TIDAL are local stand-ins (Apple Music lists the release %d minutes late).
 
   Fan page     %s
                (releases at %s, in %d minutes: pre-save on Spotify, or leave an email)
@@ -62,9 +73,54 @@ func demoCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout i
                it stays in the admin panel's Outbox (%s): nothing leaves this machine
   Data         %s (delete it to start over)
 
-`, cfg.URL("/"+s.Slug), s.ReleaseAt.Local().Format("15:04"), int(demo.ReleaseIn.Minutes()),
+`, int(demo.AppleDelay.Minutes()), cfg.URL("/"+s.Slug), s.ReleaseAt.Local().Format("15:04"), int(demo.ReleaseIn.Minutes()),
 			cfg.URL("/login"), s.Email, s.Password, cfg.URL("/admin/outbox"), cfg.DataDir)
 		return nil
 	}
 	return serve(ctx, cfg, log, seed)
+}
+
+// startCatalogStandIns starts the Apple Music, Deezer and TIDAL stand-ins,
+// each on its own loopback port, and points cfg's catalog look-ups at them.
+func startCatalogStandIns(cfg *config.Config) (demo.StandIns, func(), error) {
+	var stops []func()
+	stop := func() {
+		for _, f := range stops {
+			f()
+		}
+	}
+	listen := func(h http.Handler) (string, error) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", fmt.Errorf("demo: start a catalog stand-in: %w", err)
+		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		stops = append(stops, func() { _ = srv.Close() })
+		return "http://" + ln.Addr().String(), nil
+	}
+	s := demo.StandIns{Apple: appletest.NewHandler(appletest.Options{}), Deezer: deezertest.NewHandler(deezertest.Options{}),
+		Tidal: tidaltest.NewHandler(tidaltest.Options{})}
+	var err error
+	if s.Apple.URL, err = listen(s.Apple); err != nil {
+		stop()
+		return s, nil, err
+	}
+	if s.Deezer.URL, err = listen(s.Deezer); err != nil {
+		stop()
+		return s, nil, err
+	}
+	if s.Tidal.URL, err = listen(s.Tidal); err != nil {
+		stop()
+		return s, nil, err
+	}
+	key, err := config.ParseAppleKey(s.Apple.PrivateKeyPEM())
+	if err != nil {
+		stop()
+		return s, nil, fmt.Errorf("demo: the Apple Music stand-in's key: %w", err)
+	}
+	cfg.Apple = config.Apple{TeamID: s.Apple.TeamID(), KeyID: s.Apple.KeyID(), PrivateKey: key, APIURL: s.Apple.URL, Storefront: "us"}
+	cfg.Deezer = config.Deezer{APIURL: s.Deezer.URL, Catalog: true}
+	cfg.Tidal = config.Tidal{ClientID: s.Tidal.ClientID(), ClientSecret: s.Tidal.ClientSecret(), AuthURL: s.Tidal.URL, APIURL: s.Tidal.URL, Country: "US"}
+	return s, stop, nil
 }
