@@ -8,6 +8,9 @@ import (
 
 	"github.com/dropday/dropday/internal/jobs"
 	"github.com/dropday/dropday/internal/links"
+	"github.com/dropday/dropday/internal/platform/apple/appletest"
+	"github.com/dropday/dropday/internal/platform/deezer/deezertest"
+	"github.com/dropday/dropday/internal/platform/tidal/tidaltest"
 	"github.com/dropday/dropday/internal/platform/spotify/spotifytest"
 	"github.com/dropday/dropday/internal/resolve"
 	"github.com/dropday/dropday/internal/store"
@@ -27,11 +30,32 @@ func each(t *testing.T, fn func(t *testing.T, pg bool)) {
 	t.Run("postgres", func(t *testing.T) { fn(t, true) })
 }
 
-// catalog puts the release on the Spotify stand-in: an album with one track.
-func catalog(app *testapp.App) {
+// catalog puts the release (an album with one track) on the Spotify
+// stand-in and, when the app has them, on Apple Music, Deezer and TIDAL,
+// visible from the given time on each stand-in's clock.
+func catalog(app *testapp.App, visible time.Time) {
 	app.Spotify.AddAlbum(spotifytest.Album{ID: albumID, Name: "Night Drive", Artist: "Mara Lune", UPC: upc,
-		Images: spotifytest.ImagesFor("https://img.example/nd"), TrackIDs: []string{trackID}})
-	app.Spotify.AddTrack(spotifytest.Track{ID: trackID, Name: "Night Drive", Artist: "Mara Lune", ISRC: isrc, AlbumID: albumID})
+		Images: spotifytest.ImagesFor("https://img.example/nd"), TrackIDs: []string{trackID}, VisibleFrom: visible})
+	app.Spotify.AddTrack(spotifytest.Track{ID: trackID, Name: "Night Drive", Artist: "Mara Lune", ISRC: isrc, AlbumID: albumID, VisibleFrom: visible})
+	if app.Apple != nil {
+		app.Apple.AddAlbum(appletest.Album{ID: "1577502911", Name: "Night Drive", Artist: "Mara Lune", UPC: upc}, visible)
+		app.Apple.AddSong(appletest.Song{ID: "1577502912", Name: "Night Drive", Artist: "Mara Lune", AlbumName: "Night Drive", ISRC: isrc}, visible)
+	}
+	if app.Deezer != nil {
+		app.Deezer.AddAlbum(deezertest.Album{ID: 302127, Title: "Night Drive", Artist: "Mara Lune", UPC: upc}, visible)
+		app.Deezer.AddTrack(deezertest.Track{ID: 3135556, Title: "Night Drive", Artist: "Mara Lune", ISRC: isrc, AlbumID: 302127}, visible)
+	}
+	if app.Tidal != nil {
+		app.Tidal.AddAlbum(tidaltest.Album{ID: "75413016", Title: "Night Drive", Artist: "Mara Lune", BarcodeID: upc}, visible)
+		app.Tidal.AddTrack(tidaltest.Track{ID: "75413017", Title: "Night Drive", Artist: "Mara Lune", ISRC: isrc, AlbumID: "75413016"}, visible)
+	}
+}
+
+// everywhere starts the app with every catalog stand-in, all on the test's clock.
+func everywhere(t *testing.T, pg bool, env map[string]string) *testapp.App {
+	app := testapp.New(t, testapp.Options{Spotify: true, Apple: true, Deezer: true, Tidal: true, Postgres: pg, Env: env})
+	app.Spotify.SetClock(app.Clock.Now)
+	return app
 }
 
 // released makes a released link whose source is what an artist would paste.
@@ -58,20 +82,35 @@ func row(t *testing.T, app *testapp.App, linkID int64, platform string) *models.
 	return lp
 }
 
-// Each kind of source an artist can give finds the release on Spotify, with
-// the URL the smart link's button goes to and the items a save takes.
+// Each kind of source an artist can give finds the release on every
+// catalog: a Spotify link through the UPC (album) or ISRC (track) Spotify
+// gives, a UPC or ISRC directly. Each row has the URL the smart link's
+// button goes to and the items a save takes.
 func TestCheckFindsTheReleaseFromEachKindOfSource(t *testing.T) {
 	each(t, func(t *testing.T, pg bool) {
-		app := testapp.New(t, testapp.Options{Spotify: true, Postgres: pg})
+		app := everywhere(t, pg, nil)
 		o := app.CreateOwner("artist@example.com", "Label")
-		catalog(app)
+		catalog(app, time.Time{})
+		album := map[string][2]string{
+			"spotify":     {"https://open.spotify.com/album/" + albumID, "spotify:album:" + albumID},
+			"apple_music": {"/album/", "1577502911"},
+			"deezer":      {"/album/302127", "302127"},
+			"tidal":       {"/album/75413016", "75413016"},
+		}
+		track := map[string][2]string{
+			"spotify":     {"https://open.spotify.com/track/" + trackID, "spotify:track:" + trackID},
+			"apple_music": {"/song/", "1577502912"},
+			"deezer":      {"/track/3135556", "3135556"},
+			"tidal":       {"/track/75413017", "75413017"},
+		}
 		cases := []struct {
-			source, url, item string
+			source string
+			want   map[string][2]string
 		}{
-			{"https://open.spotify.com/album/" + albumID + "?si=x", "https://open.spotify.com/album/" + albumID, "spotify:album:" + albumID},
-			{"https://open.spotify.com/track/" + trackID, "https://open.spotify.com/track/" + trackID, "spotify:track:" + trackID},
-			{upc, "https://open.spotify.com/album/" + albumID, "spotify:album:" + albumID},
-			{"US-RC1-76-07839", "https://open.spotify.com/track/" + trackID, "spotify:track:" + trackID},
+			{"https://open.spotify.com/album/" + albumID + "?si=x", album},
+			{"https://open.spotify.com/track/" + trackID, track},
+			{upc, album},
+			{"US-RC1-76-07839", track},
 		}
 		for i, c := range cases {
 			l := released(t, app, o.Workspace.ID, "rel-"+string(rune('a'+i)), c.source)
@@ -79,12 +118,15 @@ func TestCheckFindsTheReleaseFromEachKindOfSource(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", c.source, err)
 			}
-			if len(out) != 1 || !out[0].Found {
-				t.Fatalf("%s: outcomes %+v", c.source, out)
+			if len(out) != 4 {
+				t.Fatalf("%s: outcomes %+v, want one per catalog", c.source, out)
 			}
-			lp := row(t, app, l.ID, "spotify")
-			if lp.FoundAt == nil || lp.FoundURL != c.url || len(lp.Items) != 1 || lp.Items[0] != c.item || lp.Checks != 1 || lp.LastError != "" {
-				t.Errorf("%s: row %+v, want url %s item %s", c.source, lp, c.url, c.item)
+			for key, want := range c.want {
+				lp := row(t, app, l.ID, key)
+				if lp.FoundAt == nil || !strings.Contains(lp.FoundURL, want[0]) || len(lp.Items) != 1 ||
+					!strings.Contains(lp.Items[0], want[1]) || lp.Checks != 1 || lp.LastError != "" {
+					t.Errorf("%s on %s: row %+v, want url ~%s item ~%s", c.source, key, lp, want[0], want[1])
+				}
 			}
 			// Found platforms are not looked up again by the scheduled checks.
 			if out, _ := app.Release.Resolver.Check(context.Background(), l, false); len(out) != 0 {
@@ -98,7 +140,7 @@ func TestCheckFindsTheReleaseFromEachKindOfSource(t *testing.T) {
 func TestRateLimitedLookupIsNotAMiss(t *testing.T) {
 	app := testapp.New(t, testapp.Options{Spotify: true})
 	o := app.CreateOwner("artist@example.com", "Label")
-	catalog(app)
+	catalog(app, time.Time{})
 	l := released(t, app, o.Workspace.ID, "night-drive", upc)
 	app.Spotify.FailNext(1, spotifytest.Fault{Endpoint: spotifytest.EndpointSearch, Status: 429, RetryAfter: 30})
 	out, err := app.Release.Resolver.Check(context.Background(), l, false)
@@ -263,7 +305,7 @@ func TestNoAlertWhenFoundOrGiven(t *testing.T) {
 		t.Fatal(err)
 	}
 	app.Clock.Advance(time.Hour)
-	catalog(app) // out on Spotify an hour late
+	catalog(app, time.Time{}) // out on Spotify an hour late
 	tick(t, app)
 	runJobs(t, app, resolve.KindCheck)
 	app.Clock.Advance(5 * time.Hour)
