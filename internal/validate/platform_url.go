@@ -3,6 +3,8 @@ package validate
 import (
 	"net/url"
 	"strings"
+
+	"github.com/dropday/dropday/models"
 )
 
 // PlatformHosts are the hosts a platform's public "listen" URLs live on, by
@@ -31,30 +33,27 @@ func PlatformURL(platform, raw string) (string, string) {
 		return "", "This platform takes no address."
 	}
 	s := strings.TrimSpace(raw)
-	const help = "Paste the release's address from the platform's Share button, like "
-	example := help + "https://" + hostName(hosts[0]) + "/…"
+	name := platformName(platform)
+	copyIt := "Copy it from " + name + "'s Share button (https://" + hostName(hosts[0]) + "/…)."
 	switch {
 	case s == "":
 		return "", ""
 	case len(s) > 2000:
 		return "", "That address is too long (2,000 characters at most)."
 	case strings.ContainsAny(s, " \t\r\n<>\"'`\\"):
-		return "", "An address has no spaces or quotes. " + example + "."
+		return "", "That is not a web address: it has spaces or quotes. " + copyIt
 	}
 	u, err := url.Parse(s)
-	if err != nil || !u.IsAbs() {
-		return "", "That is not a web address. " + example + "."
+	if err != nil || !u.IsAbs() || u.Opaque != "" {
+		return "", "That is not a web address. " + copyIt
 	}
 	scheme := strings.ToLower(u.Scheme)
 	if scheme != "https" && scheme != "http" {
-		return "", "Only https:// addresses work here. " + example + "."
-	}
-	if u.User != nil || u.Opaque != "" {
-		return "", "That is not a web address. " + example + "."
+		return "", "Only https:// addresses work here. " + copyIt
 	}
 	host := strings.ToLower(u.Hostname())
-	if u.Port() != "" || !hostAllowed(host, hosts) {
-		return "", "That address is not on " + hostName(hosts[0]) + otherHosts(hosts) + ". " + example + "."
+	if u.User != nil || u.Port() != "" || !hostAllowed(host, hosts) {
+		return "", "That is not a " + name + " address: it must be on " + hostList(hosts) + ". " + copyIt
 	}
 	u.Scheme = "https"
 	u.Host = host
@@ -105,16 +104,27 @@ func hostName(h string) string {
 	return h
 }
 
-func otherHosts(hosts []string) string {
-	if len(hosts) == 1 {
-		return ""
-	}
+// hostList names a platform's hosts for a message ("soundcloud.com or on.soundcloud.com").
+func hostList(hosts []string) string {
 	var names []string
-	for _, h := range hosts[1:] {
+	for _, h := range hosts {
+		if strings.HasPrefix(h, "www.") || strings.HasPrefix(h, "m.") {
+			continue // the bare domain says it
+		}
 		if strings.HasSuffix(h, ".") {
 			h += "…"
 		}
 		names = append(names, h)
 	}
-	return " (or " + strings.Join(names, ", ") + ")"
+	if len(names) == 1 {
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+func platformName(key string) string {
+	if p, ok := models.PlatformByKey(key); ok {
+		return p.Name
+	}
+	return key
 }
