@@ -213,7 +213,8 @@ func (d *Deliverer) finish(ctx context.Context, p *models.Presave, state, reason
 // within the look-up window: the job snoozes until just after the next check,
 // spending no attempt. After the window: ReasonNotFound.
 func (d *Deliverer) resolve(ctx context.Context, l *models.Link, c platform.Client) ([]string, error) {
-	key := strconv.FormatInt(l.ID, 10) + "/" + c.Key()
+	// The source is part of the key: a new source is another release.
+	key := strconv.FormatInt(l.ID, 10) + "/" + c.Key() + "/" + l.SourceKind + ":" + l.SourceValue
 	if v, ok := d.items.Load(key); ok {
 		return v.([]string), nil
 	}

@@ -159,3 +159,20 @@ func MarkResolveAlerted(ctx context.Context, db bun.IDB, linkID int64, now time.
 	}
 	return n == 1, nil
 }
+
+// ForgetFound clears what the look-ups found for a link whose stored source
+// differs from l's (the artist changed it): those items are another release.
+// The artist's own addresses stay. A no-op when the source is unchanged.
+func ForgetFound(ctx context.Context, db bun.IDB, l *models.Link) error {
+	_, err := db.NewUpdate().Model((*models.LinkPlatform)(nil)).
+		Set("found_url = ''").Set("items = '[]'").Set("found_at = NULL").
+		Set("checks = 0").Set("checked_at = NULL").Set("last_error = ''").
+		Where("link_id = ?", l.ID).
+		Where("EXISTS (SELECT 1 FROM links WHERE links.id = ? AND (links.source_kind <> ? OR links.source_value <> ?))",
+			l.ID, l.SourceKind, l.SourceValue).
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("store: forget found: %w", err)
+	}
+	return nil
+}
