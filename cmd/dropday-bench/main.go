@@ -221,6 +221,7 @@ func runOne(ctx context.Context, o options, bin, tmp, name, dbURL string, out io
 		"DROPDAY_SPOTIFY_CLIENT_SECRET": sp.ClientSecret(),
 		"DROPDAY_SPOTIFY_ACCOUNTS_URL":  sp.URL,
 		"DROPDAY_SPOTIFY_API_URL":       sp.URL,
+		"DROPDAY_DEEZER_CATALOG":        "false", // only the Spotify stand-in runs
 		"DROPDAY_WORKERS":               strconv.Itoa(o.workers),
 		"DROPDAY_SPOTIFY_RATE":          strconv.FormatFloat(float64(o.limit)*o.headroom, 'f', -1, 64),
 		"DROPDAY_SCHEDULER_INTERVAL":    "1s",

@@ -67,6 +67,7 @@ func newReleaseDay(t *testing.T, db *bun.DB, url string) *releaseDay {
 		"DROPDAY_SPOTIFY_CLIENT_SECRET": sp.ClientSecret(),
 		"DROPDAY_SPOTIFY_ACCOUNTS_URL":  sp.URL,
 		"DROPDAY_SPOTIFY_API_URL":       sp.URL,
+		"DROPDAY_DEEZER_CATALOG":        "false", // only the Spotify stand-in runs
 		"DROPDAY_WORKERS":               strconv.Itoa(presaveWorkers),
 		"DROPDAY_JOB_LEASE":             "3s",
 		"DROPDAY_SCHEDULER_INTERVAL":    "1s",

@@ -253,7 +253,7 @@ func SizeParam(s string) int {
 var listenTmpl = template.Must(template.New("listen").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{{.Name}} · {{.Platform}} (stand-in)</title>
-<style>body{font-family:system-ui,sans-serif;margin:0;display:grid;place-items:center;min-height:100vh;background:#111;color:#eee;text-align:center}img{width:240px;height:240px;border-radius:8px}small{color:#999}</style>
+<style>body{font-family:system-ui,sans-serif;margin:0;padding:0 16px;display:grid;place-items:center;min-height:100vh;background:#111;color:#eee;text-align:center}img{width:240px;height:240px;border-radius:8px}small{color:#999}</style>
 </head><body><main data-testid="standin-listen" data-platform="{{.Platform}}" data-kind="{{.Kind}}" data-id="{{.ID}}">
 {{if .Artwork}}<img src="{{.Artwork}}" alt="">{{end}}
 <h1>{{.Name}}</h1><p>{{.Artist}}</p>
