@@ -45,7 +45,8 @@ const (
 	MsgNoCode     = "Spotify gives no ISRC/UPC for this release, so it cannot be looked up here; paste its address."
 	MsgNeedsSpot  = "Looked up by the ISRC/UPC Spotify gives, but Spotify has not found the release yet."
 	MsgNoSpotify  = "Looked up by the ISRC/UPC that Spotify gives, and Spotify is not configured on this server; paste its address."
-	msgCouldNotPf = "Could not check (%s); looks again at the next check."
+	msgCouldNotPf = "Could not check (%s)" + msgAgain
+	msgAgain      = "; looks again at the next check."
 )
 
 // alertHorizon bounds how long after its window a link can still get its
@@ -424,9 +425,12 @@ func (r *Resolver) alertMessage(ctx context.Context, l *models.Link, missing []m
 	var text strings.Builder
 	fmt.Fprintf(&text, "dropday looked for %s by %s during the %s after its release. It is still missing here, so the smart link shows no button for:\n\n", l.Title, l.Artist, v.Window)
 	for _, lp := range missing {
-		reason := lp.LastError
+		// No more checks after this email: drop the "looks again" promise.
+		reason := strings.TrimSuffix(lp.LastError, msgAgain)
 		if reason == "" {
 			reason = "not checked"
+		} else if !strings.HasSuffix(reason, ".") {
+			reason += "."
 		}
 		m := email.MissingPlatform{Name: platformName(lp.Platform), Reason: reason}
 		v.Missing = append(v.Missing, m)
