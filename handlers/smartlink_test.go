@@ -114,6 +114,12 @@ func TestSmartLinkShowsPlatformsAsTheyAreFound(t *testing.T) {
 			if len(order) != 1 || hrefs["spotify"] != "/night-drive/go/spotify" {
 				t.Fatalf("at T: buttons %v %v, want Spotify only", order, hrefs)
 			}
+			// The page is cacheable, and a revalidation notices a newly found platform.
+			res, _ := app.NewClient().Get("/night-drive")
+			etag := res.Header.Get("ETag")
+			if res, _ := app.NewClient().Do(http.MethodGet, "/night-drive", nil, http.Header{"If-None-Match": {etag}}); etag == "" || res.StatusCode != http.StatusNotModified {
+				t.Fatalf("ETag %q: revalidation answered %d", etag, res.StatusCode)
+			}
 			app.Clock.Set(T.Add(time.Hour))
 			slTick(t, app)
 			if order, _ := listenButtons(t, app, "night-drive"); len(order) != 1 {
@@ -127,6 +133,9 @@ func TestSmartLinkShowsPlatformsAsTheyAreFound(t *testing.T) {
 			order, hrefs = listenButtons(t, app, "night-drive")
 			if strings.Join(order, ",") != "spotify,apple_music" || hrefs["apple_music"] != "/night-drive/go/apple_music" {
 				t.Fatalf("at T+2h: buttons %v %v, want Spotify then Apple Music", order, hrefs)
+			}
+			if res, _ := app.NewClient().Do(http.MethodGet, "/night-drive", nil, http.Header{"If-None-Match": {etag}}); res.StatusCode != http.StatusOK {
+				t.Fatalf("after Apple Music was found the old ETag still matches (%d)", res.StatusCode)
 			}
 			if u, err := store.ListenURL(context.Background(), app.DB, l.ID, "apple_music"); err != nil || !strings.HasPrefix(u, app.Apple.URL) {
 				t.Fatalf("Apple Music's listen URL %q %v, want the stand-in's", u, err)
