@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -33,14 +34,56 @@ func (s *Server) landing(c echo.Context) error {
 		return render(c, http.StatusGone, public.Ended(s.landingView(l, now)))
 	}
 	s.Analytics.View(c.Request(), l.ID, c.RealIP()) // in memory; flushed in batches
-	tag := landingETag(l, released(l, now), s.Config.URL(""), s.directKeys())
+	v := s.landingView(l, now)
+	if v.Released {
+		// The smart link: a platform appears as soon as a check finds it.
+		if v.Listen, err = s.listenButtons(c.Request().Context(), l); err != nil {
+			return err
+		}
+	}
+	tag := landingETag(l, v.Released, s.Config.URL(""), s.directKeys()+"|"+listenKey(v.Listen))
 	h := c.Response().Header()
 	h.Set("ETag", tag)
 	h.Set("Cache-Control", "public, max-age=0, must-revalidate")
 	if etagMatches(c.Request().Header.Get("If-None-Match"), tag) {
 		return c.NoContent(http.StatusNotModified)
 	}
-	return render(c, http.StatusOK, public.LandingPage(s.landingView(l, now)))
+	return render(c, http.StatusOK, public.LandingPage(v))
+}
+
+// listenButtons are the smart link's platforms: found by a look-up or given
+// by the artist, in models.Platforms order, with Save where the platform
+// saves directly and the release's items are known.
+func (s *Server) listenButtons(ctx context.Context, l *models.Link) ([]public.ListenButton, error) {
+	rows, err := store.LinkPlatforms(ctx, s.DB, l.ID)
+	if err != nil {
+		return nil, err
+	}
+	by := make(map[string]models.LinkPlatform, len(rows))
+	for _, lp := range rows {
+		by[lp.Platform] = lp
+	}
+	spotifySource := l.SourceKind == models.SourceSpotifyTrack || l.SourceKind == models.SourceSpotifyAlbum
+	var out []public.ListenButton
+	for _, p := range models.Platforms {
+		lp, ok := by[p.Key]
+		if !ok || lp.ListenURL() == "" {
+			continue
+		}
+		found := lp.FoundAt != nil && len(lp.Items) > 0
+		save := s.Presave.Enabled(p.Key) && (found || (p.Key == "spotify" && spotifySource))
+		out = append(out, public.ListenButton{Key: p.Key, Name: p.Name, Icon: p.Icon, Save: save})
+	}
+	return out, nil
+}
+
+// listenKey names the smart link's buttons for the ETag.
+func listenKey(bs []public.ListenButton) string {
+	var b strings.Builder
+	for _, x := range bs {
+		fmt.Fprintf(&b, "%s:%t,", x.Key, x.Save)
+	}
+	return b.String()
 }
 
 // signup takes a fan's email from the landing page. htmx gets the fragment
@@ -169,8 +212,8 @@ func (s *Server) landingView(l *models.Link, now time.Time) public.Landing {
 func landingETag(l *models.Link, released bool, base, direct string) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "direct=%s|", direct)
-	fmt.Fprintf(h, "%s|%d|%d|%s|%t|%s|%s|%s|%s", static.BuildID(), l.ID, l.UpdatedAt.UnixNano(), l.State, released, base,
-		static.Version("css/public.css"), static.Version("js/countdown.js"), static.Version("js/htmx.min.js"))
+	fmt.Fprintf(h, "%s|%d|%d|%s|%t|%s|%s|%s|%s|%s", static.BuildID(), l.ID, l.UpdatedAt.UnixNano(), l.State, released, base,
+		static.Version("css/public.css"), static.Version("js/countdown.js"), static.Version("js/htmx.min.js"), static.Version("js/listen.js"))
 	for _, p := range models.Platforms {
 		fmt.Fprintf(h, "|%s", static.Version("img/platforms/"+p.Icon))
 	}

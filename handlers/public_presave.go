@@ -79,6 +79,10 @@ func (s *Server) oauthCallback(c echo.Context) error {
 	case err != nil:
 		return err
 	}
+	if res.Enqueued {
+		// Out already: the delivery was enqueued with the consent; start it now.
+		s.Release.Runner.Notify()
+	}
 	loggerOf(c, s.Log).Info("pre-save recorded", "platform", key, "link", res.Link.ID, "presave", res.Presave.ID, "email_opt_in", res.Presave.EmailOptIn)
 	return c.Redirect(http.StatusSeeOther, "/"+res.Link.Slug+"/presaved?t="+res.RevokeToken)
 }

@@ -51,6 +51,10 @@ func (s *Server) routes(e *echo.Echo) {
 	a.GET("/links/:id/share/stats", s.linkShareStats)
 	a.GET("/links/:id/qr.png", s.linkQR)
 	a.POST("/links/:id/deliver", s.linkDeliver)
+	// Where the link's release is on each platform, and the artist's own addresses.
+	a.GET("/links/:id/platforms", s.linkPlatforms)
+	a.POST("/links/:id/platforms", s.linkPlatformsSave)
+	a.POST("/links/:id/platforms/check", s.linkPlatformsCheck)
 	// The link's release-day email.
 	a.GET("/links/:id/broadcast", s.linkBroadcast)
 	a.POST("/links/:id/broadcast", s.linkBroadcastSave)

@@ -29,6 +29,9 @@ func demoCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout i
 	// The demo's fans are made up: their emails stay in the Outbox whatever
 	// driver the environment names, so the demo can never mail anyone.
 	cfg.Mail.Driver = "outbox"
+	// Look for the release every minute for half an hour, so the platform the
+	// stand-ins list late shows on the smart link within the demo's time.
+	cfg.ResolveInterval, cfg.ResolveWindow = time.Minute, 30*time.Minute
 
 	// The Spotify stand-in, on its own loopback port, with a consent page and a few fake fans.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

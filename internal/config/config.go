@@ -53,6 +53,11 @@ type Config struct {
 	// SpotifyRate paces calls to Spotify (per second, shared by all workers).
 	SpotifyRate float64
 	Mail        Mail
+	// ResolveInterval is how often a release not yet found on a platform is
+	// looked up again; ResolveWindow is for how long after the release.
+	ResolveInterval time.Duration
+	ResolveWindow   time.Duration
+
 	// Apple, Deezer and Tidal are the catalog look-ups that find a release
 	// on those platforms (no direct pre-save yet).
 	Apple  Apple
@@ -140,6 +145,8 @@ var Vars = []Var{
 	{"DROPDAY_WORKERS", "32", "deliveries run at once on this instance"},
 	{"DROPDAY_JOB_LEASE", "5m", "how long a delivery may run before it is considered lost and retried elsewhere (Go duration)"},
 	{"DROPDAY_SCHEDULER_INTERVAL", "15s", "how often due links are released (Go duration)"},
+	{"DROPDAY_RESOLVE_INTERVAL", "1h", "how often a release not yet found on a platform is looked up again after its release time (Go duration)"},
+	{"DROPDAY_RESOLVE_WINDOW", "24h", "for how long after the release time it is looked up; then the workspace's owners get one email about what is still missing (Go duration)"},
 	{"DROPDAY_SPOTIFY_RATE", "50", "Spotify calls per second from this instance (all workers share it); a 429 pauses every worker for its Retry-After"},
 	{"DROPDAY_MASTER_KEYS", "(generated)", "key-encryption keys for fans' credentials, `2:<base64 32 bytes>,1:<base64>`; the first is primary"},
 	{"DROPDAY_SPOTIFY_CLIENT_ID", "", "your Spotify app's client id; empty keeps Spotify in email-signup mode"},
@@ -279,6 +286,16 @@ func Load(getenv func(string) string, args []string) (*Config, error) {
 		bad("DROPDAY_SCHEDULER_INTERVAL", "%q must be a Go duration of at least 1s, like 15s", def("DROPDAY_SCHEDULER_INTERVAL"))
 	} else {
 		c.SchedulerInterval = iv
+	}
+	if iv, err := time.ParseDuration(def("DROPDAY_RESOLVE_INTERVAL")); err != nil || iv < time.Minute {
+		bad("DROPDAY_RESOLVE_INTERVAL", "%q must be a Go duration of at least 1m, like 1h", def("DROPDAY_RESOLVE_INTERVAL"))
+	} else {
+		c.ResolveInterval = iv
+	}
+	if w, err := time.ParseDuration(def("DROPDAY_RESOLVE_WINDOW")); err != nil || w < 0 {
+		bad("DROPDAY_RESOLVE_WINDOW", "%q must be a Go duration like 24h (0 looks only at the release time)", def("DROPDAY_RESOLVE_WINDOW"))
+	} else {
+		c.ResolveWindow = w
 	}
 	if r, err := strconv.ParseFloat(def("DROPDAY_SPOTIFY_RATE"), 64); err != nil || r <= 0 {
 		bad("DROPDAY_SPOTIFY_RATE", "%q must be a number of calls per second above 0", def("DROPDAY_SPOTIFY_RATE"))

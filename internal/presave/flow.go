@@ -26,9 +26,12 @@ const StateTTL = 10 * time.Minute
 
 // ConsentVersion names the consent text shown next to the pre-save button;
 // EmailConsentVersion the "also email me when it drops" checkbox's text.
+// SaveConsentVersion names the smart link's sentence under its Save buttons
+// (after the release the same consent saves at once).
 const (
 	ConsentVersion      = "presave-v1"
 	EmailConsentVersion = "presave-email-v1"
+	SaveConsentVersion  = "save-v1"
 )
 
 // ConsentText is the sentence under the pre-save buttons and EmailConsentText
@@ -37,7 +40,16 @@ const (
 const (
 	ConsentText      = "Pre-saving lets dropday add this one release to your library on release day. Nothing else, and you can undo it any time."
 	EmailConsentText = "Also email me when it drops"
+	SaveConsentText  = "Save lets dropday add this one release to your library right away. Nothing else."
 )
+
+// consentText is the wording a consent version names.
+func consentText(version string) string {
+	if version == SaveConsentVersion {
+		return SaveConsentText
+	}
+	return ConsentText
+}
 
 // Scopes per platform: the minimum to save, plus email only when the fan asked for it.
 var (
@@ -126,6 +138,9 @@ type Result struct {
 	RevokeToken string
 	// NeedEmail: the fan ticked "also email me" but the platform gave no email.
 	NeedEmail bool
+	// Enqueued: the release is out, so the delivery was enqueued at once
+	// (the caller wakes the workers).
+	Enqueued bool
 }
 
 // Complete checks the state, trades the code for tokens, reads the profile
@@ -187,13 +202,17 @@ func (f *Flow) Complete(ctx context.Context, cb Callback) (Result, error) {
 		}
 	}
 	revoke := auth.NewToken("")
+	version := ConsentVersion
+	if released(l, now) {
+		version = SaveConsentVersion // the fan saw the smart link's Save sentence
+	}
 	p := &models.Presave{WorkspaceID: l.WorkspaceID, LinkID: l.ID, Platform: cb.Platform, PlatformUserID: prof.ID,
 		DisplayName: truncate(prof.DisplayName, 200), Email: email, EmailOptIn: st.EmailOptIn,
-		IP: cb.IP, UserAgent: truncate(cb.UserAgent, 400), ConsentVersion: ConsentVersion, ConsentedAt: now,
+		IP: cb.IP, UserAgent: truncate(cb.UserAgent, 400), ConsentVersion: version, ConsentedAt: now,
 		Scope: grantedScope(tok.Scope, scopes(cb.Platform, st.EmailOptIn)), State: models.PresavePending,
 		RevokeTokenHash: auth.HashToken(revoke), CreatedAt: now, UpdatedAt: now}
 	err = f.DB.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
-		textID, err := store.ConsentTextID(ctx, tx, ConsentVersion, ConsentText, now)
+		textID, err := store.ConsentTextID(ctx, tx, p.ConsentVersion, consentText(p.ConsentVersion), now)
 		if err != nil {
 			return err
 		}
@@ -208,6 +227,12 @@ func (f *Flow) Complete(ctx context.Context, cb Callback) (Result, error) {
 		if err := store.SetPresaveCredential(ctx, tx, p.ID, blob, version); err != nil {
 			return err
 		}
+		if released(l, now) {
+			// Out already: save now, not at a release run that has passed.
+			if err := enqueueDelivery(ctx, tx, p, now); err != nil {
+				return err
+			}
+		}
 		if email == "" {
 			return nil
 		}
@@ -216,7 +241,7 @@ func (f *Flow) Complete(ctx context.Context, cb Callback) (Result, error) {
 	if err != nil {
 		return Result{Link: l}, err
 	}
-	return Result{Presave: p, Link: l, RevokeToken: revoke, NeedEmail: st.EmailOptIn && email == "" && !erased}, nil
+	return Result{Presave: p, Link: l, RevokeToken: revoke, NeedEmail: st.EmailOptIn && email == "" && !erased, Enqueued: released(l, now)}, nil
 }
 
 // subscribe adds the fan to the workspace's subscribers through this link:

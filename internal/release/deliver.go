@@ -18,18 +18,17 @@ import (
 	"github.com/dropday/dropday/internal/pace"
 	"github.com/dropday/dropday/internal/platform"
 	"github.com/dropday/dropday/internal/presave"
+	"github.com/dropday/dropday/internal/resolve"
 	"github.com/dropday/dropday/internal/store"
 	"github.com/dropday/dropday/internal/vault"
 	"github.com/dropday/dropday/models"
 )
 
 // KindDeliver is the job that saves one pre-save's release into the fan's library.
-const KindDeliver = "presave.deliver"
+const KindDeliver = presave.KindDeliver
 
 // deliverPayload is a delivery job's payload.
-type deliverPayload struct {
-	PresaveID int64 `json:"presave_id"`
-}
+type deliverPayload = presave.DeliverPayload
 
 // Reasons an artist reads in the presave panel.
 const (
@@ -52,6 +51,9 @@ type Deliverer struct {
 	Limits map[string]*pace.Limiter
 	Now    func() time.Time
 	Log    *slog.Logger
+	// Resolver says when the next look-up runs and until when a release not
+	// found yet is waited for (nil: no waiting, as for a link without checks).
+	Resolver *resolve.Resolver
 
 	// items caches what a link resolves to on a platform, so 100,000
 	// deliveries look the release up once, not 100,000 times.
@@ -90,6 +92,10 @@ func (d *Deliverer) Work(ctx context.Context, job jobs.Job) error {
 		return err
 	}
 	items, err := d.resolve(ctx, l, c)
+	var wait waitForCheck
+	if errors.As(err, &wait) {
+		return jobs.Snooze(time.Duration(wait))
+	}
 	if err != nil {
 		return d.outcome(ctx, job, p, name, err)
 	}
@@ -202,9 +208,13 @@ func (d *Deliverer) finish(ctx context.Context, p *models.Presave, state, reason
 }
 
 // resolve returns the items to save for a link on a platform: the Spotify
-// source itself, or a catalog look-up by UPC/ISRC (cached per link).
+// source itself, or what the release look-ups found on the platform
+// (link_platforms), cached per link once found. Not found yet and still
+// within the look-up window: the job snoozes until just after the next check,
+// spending no attempt. After the window: ReasonNotFound.
 func (d *Deliverer) resolve(ctx context.Context, l *models.Link, c platform.Client) ([]string, error) {
-	key := strconv.FormatInt(l.ID, 10) + "/" + c.Key()
+	// The source is part of the key: a new source is another release.
+	key := strconv.FormatInt(l.ID, 10) + "/" + c.Key() + "/" + l.SourceKind + ":" + l.SourceValue
 	if v, ok := d.items.Load(key); ok {
 		return v.([]string), nil
 	}
@@ -215,15 +225,34 @@ func (d *Deliverer) resolve(ctx context.Context, l *models.Link, c platform.Clie
 	case c.Key() == "spotify" && (l.SourceKind == models.SourceSpotifyTrack || l.SourceKind == models.SourceSpotifyAlbum):
 		items = []string{l.SourceValue}
 	default:
-		// One catalog look-up per link and process: not worth a pace token.
-		rel, err := c.Lookup(ctx, platform.Source{Kind: l.SourceKind, Value: l.SourceValue})
-		if err != nil {
+		lp, err := store.LinkPlatform(ctx, d.DB, l.ID, c.Key())
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
-		items = rel.Items
+		if err == nil && lp.FoundAt != nil && len(lp.Items) > 0 {
+			items = lp.Items
+			break
+		}
+		now := d.Now()
+		if d.Resolver != nil && d.Resolver.Looking(l, now) {
+			// Wake a little after the check, so its answer is in.
+			return nil, waitForCheck(d.Resolver.NextCheck(l, now).Add(checkMargin).Sub(now))
+		}
+		return nil, &platform.Error{Platform: c.Key(), Kind: platform.NotFound, Message: "not found by the release look-ups"}
 	}
 	d.items.Store(key, items)
 	return items, nil
+}
+
+// checkMargin is how long after a scheduled check a waiting delivery looks
+// again: the scheduler ticks every few seconds and a look-up takes a few more.
+const checkMargin = 2 * time.Minute
+
+// waitForCheck is resolve's "not found yet": snooze this long.
+type waitForCheck time.Duration
+
+func (w waitForCheck) Error() string {
+	return "release: not found yet, waiting " + time.Duration(w).String()
 }
 
 func platformName(key string) string {

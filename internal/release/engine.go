@@ -11,8 +11,11 @@ import (
 
 	"github.com/dropday/dropday/internal/config"
 	"github.com/dropday/dropday/internal/jobs"
+	"github.com/dropday/dropday/internal/mail/driver"
 	"github.com/dropday/dropday/internal/pace"
 	"github.com/dropday/dropday/internal/platform"
+	"github.com/dropday/dropday/internal/platform/registry"
+	"github.com/dropday/dropday/internal/resolve"
 	"github.com/dropday/dropday/internal/store"
 	"github.com/dropday/dropday/internal/vault"
 	"github.com/dropday/dropday/models"
@@ -25,20 +28,36 @@ type Engine struct {
 	Runner    *jobs.Runner
 	Scheduler *Scheduler
 	Deliverer *Deliverer
-	elector   *PGElector
+	// Resolver finds each released link on the configured catalogs.
+	Resolver *resolve.Resolver
+	elector  *PGElector
 }
 
 // NewEngine wires release day from the configuration.
 func NewEngine(cfg *config.Config, db *bun.DB, k *vault.Keyring, clients map[string]platform.Client, now func() time.Time, log *slog.Logger) *Engine {
 	q := &jobs.Queue{DB: db, Now: now, Lease: cfg.JobLease}
-	d := &Deliverer{DB: db, Vault: k, Clients: clients, Now: now, Log: log,
+	// Release resolution mails the owners through the configured driver, as
+	// account email does. A driver that cannot be built fails the broadcast
+	// engine's start the same way; here the alert job would say so.
+	sender, err := driver.New(cfg.Mail, db, now)
+	if err != nil {
+		log.Error("release resolution: no mail driver", "err", err)
+	}
+	res := &resolve.Resolver{DB: db, Catalogs: registry.CatalogsWithClock(cfg, clients, now), Mail: sender, From: cfg.Mail.From,
+		BaseURL: cfg.URL(""), Interval: cfg.ResolveInterval, Window: cfg.ResolveWindow, Now: now, Log: log}
+	d := &Deliverer{DB: db, Vault: k, Clients: clients, Now: now, Log: log, Resolver: res,
 		Limits: map[string]*pace.Limiter{"spotify": pace.NewLimiter(cfg.SpotifyRate, nil)}}
-	r := &jobs.Runner{Queue: q, Handlers: map[string]jobs.HandlerFunc{KindDeliver: d.Work},
+	r := &jobs.Runner{Queue: q, Handlers: map[string]jobs.HandlerFunc{KindDeliver: d.Work,
+		resolve.KindCheck: res.WorkCheck, resolve.KindAlert: res.WorkAlert},
 		Concurrency: cfg.Workers, Log: log,
 		// Jobs of a killed instance come back soon after their lease ends.
 		RescueInterval: min(time.Minute, max(cfg.JobLease/2, time.Second))}
-	e := &Engine{Queue: q, Runner: r, Deliverer: d}
-	e.Scheduler = &Scheduler{DB: db, Queue: q, Notifier: r, Interval: cfg.SchedulerInterval, Now: now, Log: log}
+	res.Notify = r
+	e := &Engine{Queue: q, Runner: r, Deliverer: d, Resolver: res}
+	e.Scheduler = &Scheduler{DB: db, Queue: q, Notifier: r, Interval: cfg.SchedulerInterval, Now: now, Log: log,
+		// At the release time (the tick that releases the link) and every
+		// interval after, what is not found yet is looked up again.
+		Also: []func(context.Context) error{res.Tick}}
 	if store.DialectName(db) == "postgres" {
 		// Several instances may share the database: one schedules, all work.
 		e.elector = &PGElector{DB: db}

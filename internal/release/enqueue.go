@@ -3,22 +3,17 @@ package release
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/uptrace/bun"
 
 	"github.com/dropday/dropday/internal/jobs"
+	"github.com/dropday/dropday/internal/presave"
 	"github.com/dropday/dropday/internal/store"
 	"github.com/dropday/dropday/models"
 )
 
-// deliveryKey makes each consent delivered once: enqueuing the same pending
-// pre-save again (the scheduler's next tick, a second "deliver now") is a
-// no-op, while a fresh consent after a revoke is a new delivery.
-func deliveryKey(p store.PendingPresave) string {
-	return "deliver:" + strconv.FormatInt(p.ID, 10) + ":" + strconv.FormatInt(p.ConsentedAt.UnixMicro(), 36)
-}
+func deliveryKey(p store.PendingPresave) string { return presave.DeliveryKey(p.ID, p.ConsentedAt) }
 
 // EnqueueDeliveries enqueues one delivery per pending pre-save of the link,
 // in batches, idempotently. It returns how many new jobs it added.
@@ -35,8 +30,7 @@ func EnqueueDeliveries(ctx context.Context, db bun.IDB, linkID int64, now time.T
 		}
 		items := make([]jobs.Item, len(page))
 		for i, p := range page {
-			items[i] = jobs.Item{Kind: KindDeliver, Payload: deliverPayload{PresaveID: p.ID},
-				Opts: jobs.Opts{UniqueKey: deliveryKey(p)}}
+			items[i] = presave.DeliveryItem(p.ID, p.ConsentedAt)
 			after = p.ID
 		}
 		n, err := jobs.EnqueueMany(ctx, db, now, items)

@@ -18,8 +18,12 @@ func CreateLink(ctx context.Context, db bun.IDB, l *models.Link) error {
 	return nil
 }
 
-// UpdateLink saves every editable field of l, within l's workspace.
+// UpdateLink saves every editable field of l, within l's workspace. A new
+// pre-save source forgets what the old one found (ForgetFound).
 func UpdateLink(ctx context.Context, db bun.IDB, l *models.Link) error {
+	if err := ForgetFound(ctx, db, l); err != nil {
+		return err
+	}
 	res, err := db.NewUpdate().Model(l).
 		Column("slug", "title", "artist", "subtitle", "artwork", "release_at", "time_zone",
 			"source_kind", "source_value", "state", "updated_at").
