@@ -62,6 +62,19 @@ func (e *Engine) Run(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// Observe makes the engine report to this instance's metrics: which
+// instance claimed each job (instance, stored in jobs.claimed_by), each job's
+// outcome and duration, and whether this instance schedules. Call it before Run.
+func (e *Engine) Observe(instance string, observe func(kind, outcome string, took time.Duration), leading func(bool)) {
+	e.Queue.Instance = instance
+	e.Runner.Observe = observe
+	if e.elector != nil {
+		e.elector.Leading = leading
+	} else if leading != nil {
+		leading(true) // SQLite: one process, always the scheduler
+	}
+}
+
 // Also adds another kind of job to this instance's workers and a task to
 // the scheduler's tick (the release-day email). Call it before Run.
 func (e *Engine) Also(kind string, h jobs.HandlerFunc, tick func(context.Context) error) {

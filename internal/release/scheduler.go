@@ -124,8 +124,11 @@ func (s *Scheduler) Run(ctx context.Context) error {
 // holds a session advisory lock. The lock dies with its connection, so when
 // the holder dies another instance takes over at its next tick.
 type PGElector struct {
-	DB  *bun.DB
-	mu  sync.Mutex
+	DB *bun.DB
+	// Leading, when set, is told after each election whether this instance
+	// leads (the /metrics gauge).
+	Leading func(bool)
+	mu      sync.Mutex
 	con *sql.Conn
 	key int64
 }
@@ -134,6 +137,14 @@ type PGElector struct {
 func (e *PGElector) IsLeader(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	err := e.elect(ctx)
+	if e.Leading != nil {
+		e.Leading(err == nil)
+	}
+	return err
+}
+
+func (e *PGElector) elect(ctx context.Context) error {
 	if e.con != nil {
 		if err := e.con.PingContext(ctx); err == nil {
 			return nil
