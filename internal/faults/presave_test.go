@@ -79,6 +79,7 @@ func newReleaseDayN(t *testing.T, db *bun.DB, url string, n int) *releaseDay {
 		"DROPDAY_JOB_LEASE":             "3s",
 		"DROPDAY_SCHEDULER_INTERVAL":    "1s",
 		"DROPDAY_SPOTIFY_RATE":          "5000",
+		"DROPDAY_METRICS_TOKEN":         metricsToken,
 	}}
 }
 
@@ -192,32 +193,4 @@ func runningClaimedBy(t *testing.T, db *bun.DB, pid int) int {
 		t.Fatal(err)
 	}
 	return int(n)
-}
-
-// TestTwoProcessesDeliverOnce runs two `dropday serve` on one PostgreSQL
-// schema, as a multi-instance deployment does: they share the queue, and no
-// fan's save may be sent twice.
-func TestTwoProcessesDeliverOnce(t *testing.T) {
-	eachDB(t, func(t *testing.T, db *bun.DB, url string, postgres bool) {
-		if !postgres {
-			t.Skip("SQLite is a single-process deployment (the file is locked to one dropday serve); several instances need PostgreSQL")
-		}
-		r := newReleaseDay(t, db, url)
-		begin := time.Now()
-		deadline := begin.Add(presaveDeadline)
-		envB := make(map[string]string, len(r.env))
-		for k, v := range r.env {
-			envB[k] = v
-		}
-		envB["DROPDAY_DATA_DIR"] = t.TempDir()
-		a := start(t, "dropday A", r.env)
-		b := start(t, "dropday B", envB)
-		r.waitDone(t, deadline, a, b)
-		repeats := r.checkDelivered(t)
-		t.Logf("%d pre-saves by two processes of %d workers: settled in %s; %d saves at the stand-in, %d repeats",
-			presaveN, presaveWorkers, time.Since(begin).Round(time.Millisecond), len(r.sp.Saved()), repeats)
-		if repeats != 0 {
-			t.Errorf("%d repeated saves, want 0", repeats)
-		}
-	})
 }
