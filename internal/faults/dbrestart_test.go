@@ -15,6 +15,7 @@ import (
 	"github.com/dropday/dropday/internal/jobs"
 	"github.com/dropday/dropday/internal/proc"
 	"github.com/dropday/dropday/internal/release"
+	"github.com/dropday/dropday/internal/store"
 )
 
 // tcpProxy stands between the instances and PostgreSQL. Down drops every
@@ -179,6 +180,49 @@ func TestDatabaseRestart(t *testing.T) {
 			ready.Round(time.Millisecond), time.Since(begin).Round(time.Millisecond), repeats, inflight)
 		if int64(repeats) > inflight {
 			t.Errorf("%d repeated saves, want at most %d (the jobs running when the database went)", repeats, inflight)
+		}
+	})
+}
+
+// TestReadyWhileMigrating starts `dropday serve` while another process holds
+// the migration lock (a long migration elsewhere): it answers at once, alive
+// (/healthz 200) but not ready (/readyz 503), and turns ready when the
+// migration is done.
+func TestReadyWhileMigrating(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *bun.DB, url string, _ bool) {
+		release, err := store.MigrationLock(t.Context(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer release()
+		p, err := proc.Launch(bin, map[string]string{"DROPDAY_DATABASE_URL": url, "DROPDAY_DATA_DIR": t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Kill)
+		get := func(path string) int {
+			res, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + p.Addr + path)
+			if err != nil {
+				return 0
+			}
+			res.Body.Close()
+			return res.StatusCode
+		}
+		waitFor(t, "/healthz 200 while migrating", time.Now().Add(30*time.Second), 20*time.Millisecond, []*proc.Process{p}, func() (bool, string, error) {
+			st := get("/healthz")
+			return st == http.StatusOK, fmt.Sprintf("/healthz %d", st), nil
+		})
+		for _, path := range []string{"/readyz", "/login"} {
+			if st := get(path); st != http.StatusServiceUnavailable {
+				t.Errorf("%s while the migration lock is held: %d, want 503", path, st)
+			}
+		}
+		release()
+		if err := p.WaitReady(t.Context(), 30*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if st := get("/login"); st != http.StatusOK {
+			t.Errorf("/login once ready: %d", st)
 		}
 	})
 }
