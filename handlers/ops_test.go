@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,9 @@ import (
 	"testing"
 
 	"github.com/dropday/dropday/handlers"
+	"github.com/dropday/dropday/internal/broadcast"
+	"github.com/dropday/dropday/internal/jobs"
+	"github.com/dropday/dropday/internal/seed"
 	"github.com/dropday/dropday/internal/testapp"
 	"github.com/dropday/dropday/internal/testdb"
 )
@@ -110,7 +114,19 @@ func TestMetricsWithToken(t *testing.T) {
 	const token = "metrics-token-0123456789"
 	app := testapp.New(t, testapp.Options{Env: map[string]string{"DROPDAY_METRICS_TOKEN": token}})
 	o := app.CreateOwner("owner@example.com", "Mara Lune")
-	app.Link(o.Workspace.ID, "night-drive", "live", release)
+	l := app.Link(o.Workspace.ID, "night-drive", "live", release)
+	ctx := context.Background()
+	// Queue depth and broadcast progress are read from the database at scrape time.
+	if _, err := jobs.EnqueueMany(ctx, app.DB, app.Clock.Now(), []jobs.Item{{Kind: "test.kind"}, {Kind: "test.kind"}}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := seed.Broadcast(ctx, app.DB, l, app.Clock.Now(), app.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.DB.NewUpdate().Table("broadcasts").Set("state = 'sending', total = 250, next_batch = 1").Where("id = ?", b.ID).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
 	c := app.NewClient()
 	for range 3 {
 		if res, _ := c.Get("/night-drive"); res.StatusCode != http.StatusOK {
@@ -133,6 +149,9 @@ func TestMetricsWithToken(t *testing.T) {
 		regexp.MustCompile(`(?m)^dropday_http_requests_total\{method="GET",route="/:slug",status="404"\} 1$`),
 		regexp.MustCompile(`(?m)^dropday_http_request_duration_seconds_bucket\{method="GET",route="/:slug",le="\+Inf"\} 4$`),
 		regexp.MustCompile(`(?m)^dropday_metrics_db_scrape_ok 1$`),
+		regexp.MustCompile(`(?m)^dropday_queue_jobs\{kind="test.kind",state="available"\} 2$`),
+		regexp.MustCompile(`(?m)^dropday_broadcast_recipients\{broadcast="\d+",state="sending"\} 250$`),
+		regexp.MustCompile(`(?m)^dropday_broadcast_progress_ratio\{broadcast="\d+",state="sending"\} 0.4$`),
 		regexp.MustCompile(`(?m)^go_goroutines \d+`),
 	} {
 		if !want.MatchString(body) {
@@ -168,5 +187,12 @@ func TestReadyzWhenDatabaseUnreachable(t *testing.T) {
 	}
 	if got := get("/healthz"); got != http.StatusOK {
 		t.Errorf("/healthz with the database gone: %d, want 200", got)
+	}
+}
+
+// The progress metric assumes the broadcast's batch size.
+func TestMetricsBatchSize(t *testing.T) {
+	if broadcast.BatchSize != 100 {
+		t.Fatalf("broadcast.BatchSize is %d: update batchSize in internal/metrics", broadcast.BatchSize)
 	}
 }
