@@ -23,6 +23,7 @@ import (
 	"github.com/dropday/dropday/internal/broadcast"
 	"github.com/dropday/dropday/internal/config"
 	"github.com/dropday/dropday/internal/instance"
+	"github.com/dropday/dropday/internal/keycheck"
 	"github.com/dropday/dropday/internal/keys"
 	"github.com/dropday/dropday/internal/metrics"
 	"github.com/dropday/dropday/internal/platform/registry"
@@ -91,6 +92,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks ...b
 		return stopEarly(err)
 	}
 	defer db.Close()
+	// Every instance on the database must hold the same secrets.
+	if err := keycheck.Verify(ctx, db, secret, keyring); err != nil {
+		return stopEarly(err)
+	}
 
 	// This instance among the others on the database: jobs.claimed_by and the logs.
 	self := instance.NewID()

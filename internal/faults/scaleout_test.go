@@ -367,3 +367,33 @@ func TestSchedulerTakeover(t *testing.T) {
 			'A'+leader, tookOver.Round(time.Millisecond), time.Since(killed).Round(time.Millisecond))
 	})
 }
+
+// TestMismatchedKeysRefused: an instance whose DROPDAY_MASTER_KEYS differ
+// from the other instances' would fail every pre-save it touched (it cannot
+// decrypt them); it must refuse to start instead, naming the variable.
+func TestMismatchedKeysRefused(t *testing.T) {
+	onPostgres(t, func(t *testing.T, db *bun.DB, url string) {
+		r := newReleaseDayN(t, db, url, 0)
+		newCluster(t, r.env, 1)
+		other, err := seed.MasterKeys()
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := make(map[string]string, len(r.env))
+		for k, v := range r.env {
+			env[k] = v
+		}
+		env["DROPDAY_MASTER_KEYS"] = other
+		env["DROPDAY_DATA_DIR"] = t.TempDir()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		p, err := proc.Start(ctx, bin, env)
+		if err == nil {
+			p.Kill()
+			t.Fatal("an instance with other master keys started")
+		}
+		if !strings.Contains(err.Error(), "DROPDAY_MASTER_KEYS does not match") {
+			t.Errorf("refusal does not name the variable: %v", err)
+		}
+	})
+}
