@@ -45,7 +45,7 @@ func (s *Shared) Allow(key string) bool {
 	now := s.now()
 	nowUS := now.UnixMicro()
 	interval := int64(time.Minute/time.Microsecond) / int64(s.perMin) // one token's worth
-	limit := nowUS + int64(s.perMin-1)*interval                        // the burst's tolerance
+	limit := nowUS + int64(s.perMin-1)*interval                       // the burst's tolerance
 	s.sweep(now)
 	// Allowed when max(tat, now) <= now + (burst-1)·interval; then tat moves
 	// to max(tat, now) + interval. A refusal matches no row and returns none.

@@ -129,8 +129,8 @@ type PGElector struct {
 	// leads (the /metrics gauge).
 	Leading func(bool)
 	mu      sync.Mutex
-	con *sql.Conn
-	key int64
+	con     *sql.Conn
+	key     int64
 }
 
 // IsLeader returns nil when this instance holds (or just took) the lock.
