@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,7 +15,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
-	"github.com/dropday/dropday/internal/auth"
 	"github.com/dropday/dropday/views/layouts"
 )
 
@@ -41,7 +42,7 @@ func (s *Server) demoMark(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) requestID() echo.MiddlewareFunc {
 	rid := middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		TargetHeader: headerReqID,
-		Generator:    func() string { return auth.NewToken("")[:16] },
+		Generator:    newRequestID,
 		RequestIDHandler: func(c echo.Context, id string) {
 			c.Set(ctxRequestID, id)
 			c.Set(ctxLogger, s.Log.With("request_id", id))
@@ -57,6 +58,14 @@ func (s *Server) requestID() echo.MiddlewareFunc {
 			return h(c)
 		}
 	}
+}
+
+// newRequestID is 64 random bits in hex: short enough to read out, unique
+// enough across instances.
+func newRequestID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // validRequestID accepts what proxies generate (UUIDs, hex, Caddy's and
