@@ -60,7 +60,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		_ = c.NoContent(status)
 		return
 	}
-	if rerr := render(c, status, public.ErrorPage(status, msg)); rerr != nil {
+	if rerr := render(c, status, public.ErrorPage(status, msg, requestIDOf(c))); rerr != nil {
 		log.Error("error page failed", "err", rerr)
 		_ = c.String(status, msg)
 	}

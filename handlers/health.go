@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"context"
+	"crypto/subtle"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -25,4 +27,21 @@ func (s *Server) readyz(c echo.Context) error {
 		return c.String(http.StatusServiceUnavailable, "database unreachable\n")
 	}
 	return c.String(http.StatusOK, "ready\n")
+}
+
+// metrics serves Prometheus metrics to whoever presents the bearer token
+// DROPDAY_METRICS_TOKEN. Without a configured token the route does not exist
+// (404), so nothing about the instance is public by default.
+func (s *Server) metrics(c echo.Context) error {
+	want := s.Config.MetricsToken
+	if want == "" {
+		return echo.ErrNotFound
+	}
+	got, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
+	if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(want)) != 1 {
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="dropday metrics"`)
+		return c.String(http.StatusUnauthorized, "a bearer token is required\n")
+	}
+	s.metricsHandler.ServeHTTP(c.Response(), c.Request())
+	return nil
 }

@@ -1,8 +1,11 @@
 package handlers
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"runtime/debug"
@@ -12,15 +15,15 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
-	"github.com/dropday/dropday/internal/auth"
 	"github.com/dropday/dropday/views/layouts"
 )
 
 const (
-	ctxLogger   = "logger"
-	ctxAdmin    = "admin"
-	ctxAPI      = "api_token"
-	headerReqID = "X-Request-Id"
+	ctxLogger    = "logger"
+	ctxRequestID = "request_id"
+	ctxAdmin     = "admin"
+	ctxAPI       = "api_token"
+	headerReqID  = "X-Request-Id"
 )
 
 // demoMark lets every page of `dropday demo` draw its ribbon.
@@ -31,14 +34,76 @@ func (s *Server) demoMark(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// requestID gives every request an id, echoed in the response and carried by its logger.
-func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		id := auth.NewToken("")[:16]
-		c.Response().Header().Set(headerReqID, id)
-		c.Set(ctxLogger, s.Log.With("request_id", id))
-		return next(c)
+// requestID gives every request an id, echoed in the response as
+// X-Request-Id, carried by its logger and shown on its error page. An id sent
+// by a trusted proxy (DROPDAY_TRUSTED_PROXIES) is kept, so the proxy's log
+// and ours name the same request; anyone else's is replaced, so a client
+// cannot forge ids into our logs.
+func (s *Server) requestID() echo.MiddlewareFunc {
+	rid := middleware.RequestIDWithConfig(middleware.RequestIDConfig{
+		TargetHeader: headerReqID,
+		Generator:    newRequestID,
+		RequestIDHandler: func(c echo.Context, id string) {
+			c.Set(ctxRequestID, id)
+			c.Set(ctxLogger, s.Log.With("request_id", id))
+		},
+	})
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		h := rid(next)
+		return func(c echo.Context) error {
+			r := c.Request()
+			if id := r.Header.Get(headerReqID); id != "" && (!validRequestID(id) || !s.fromTrustedProxy(r)) {
+				r.Header.Del(headerReqID)
+			}
+			return h(c)
+		}
 	}
+}
+
+// newRequestID is 64 random bits in hex: short enough to read out, unique
+// enough across instances.
+func newRequestID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// validRequestID accepts what proxies generate (UUIDs, hex, Caddy's and
+// nginx's ids): 1 to 64 of A-Z a-z 0-9 . _ -.
+func validRequestID(id string) bool {
+	if len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// fromTrustedProxy tells whether the connection's peer is a configured proxy.
+func (s *Server) fromTrustedProxy(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return false
+	}
+	for _, n := range s.Config.TrustedProxies {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// requestIDOf is the request's id ("" before the middleware ran).
+func requestIDOf(c echo.Context) string {
+	id, _ := c.Get(ctxRequestID).(string)
+	return id
 }
 
 // recoverPanics turns a panic into a logged 500 instead of a dropped connection.
@@ -63,13 +128,15 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		status := c.Response().Status
+		took := time.Since(start)
+		s.Metrics.ObserveHTTP(c.Path(), c.Request().Method, status, took)
 		lvl := slog.LevelInfo
 		if strings.HasPrefix(c.Path(), "/static/") || c.Path() == "/healthz" || c.Path() == "/readyz" {
 			lvl = slog.LevelDebug
 		}
 		loggerOf(c, s.Log).Log(c.Request().Context(), lvl, "http",
 			"method", c.Request().Method, "route", c.Path(), "status", status,
-			"ms", time.Since(start).Milliseconds(), "ip", c.RealIP())
+			"ms", took.Milliseconds(), "ip", c.RealIP())
 		return nil
 	}
 }

@@ -6,7 +6,7 @@ import (
 
 // routes is dropday's one route table. Read it top to bottom to see every URL.
 func (s *Server) routes(e *echo.Echo) {
-	e.Use(s.requestID, s.recoverPanics, s.logRequests, s.secureHeaders, s.limitBody)
+	e.Use(s.requestID(), s.recoverPanics, s.logRequests, s.secureHeaders, s.limitBody)
 	if s.Config.Demo {
 		e.Use(s.demoMark)
 	}
@@ -14,6 +14,7 @@ func (s *Server) routes(e *echo.Echo) {
 	// Operations.
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", s.metrics) // bearer DROPDAY_METRICS_TOKEN; 404 without one
 
 	// Files: embedded static assets and uploaded artwork.
 	e.GET("/static/*", s.static)

@@ -5,7 +5,11 @@ package handlers
 import (
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/labstack/echo/v4"
 	"github.com/uptrace/bun"
@@ -18,6 +22,7 @@ import (
 	"github.com/dropday/dropday/internal/config"
 	"github.com/dropday/dropday/internal/fans"
 	"github.com/dropday/dropday/internal/keys"
+	"github.com/dropday/dropday/internal/metrics"
 	"github.com/dropday/dropday/internal/presave"
 	"github.com/dropday/dropday/internal/ratelimit"
 	"github.com/dropday/dropday/internal/release"
@@ -44,13 +49,20 @@ type Deps struct {
 	Analytics *analytics.Recorder
 	// Fans is the fans' data rights: their data page, export, erasure, retention.
 	Fans *fans.Service
+	// Metrics records requests and serves /metrics; nil makes a fresh one
+	// (tests), watching DB.
+	Metrics *metrics.Metrics
+	// Limits are the login and signup rate limits; nil makes per-process ones
+	// (right for one process; cmd/dropday shares them through PostgreSQL).
+	LoginLimit, SignupLimit ratelimit.Limiter
 }
 
-// Server holds the dependencies and the per-process limiters.
+// Server holds the dependencies and the limiters.
 type Server struct {
 	Deps
-	loginLimit  *ratelimit.Keyed
-	signupLimit *ratelimit.Keyed
+	loginLimit     ratelimit.Limiter
+	signupLimit    ratelimit.Limiter
+	metricsHandler http.Handler
 }
 
 // New builds the echo router with every route and middleware in place.
@@ -58,10 +70,21 @@ func New(d Deps) *echo.Echo {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.Metrics == nil {
+		d.Metrics = metrics.New(prometheus.NewRegistry())
+		d.Metrics.WatchDB(d.DB, d.Log)
+	}
+	if d.LoginLimit == nil {
+		d.LoginLimit = ratelimit.New(d.Config.LoginRate, d.Now)
+	}
+	if d.SignupLimit == nil {
+		d.SignupLimit = ratelimit.New(d.Config.SignupRate, d.Now)
+	}
 	s := &Server{
-		Deps:        d,
-		loginLimit:  ratelimit.New(d.Config.LoginRate, d.Now),
-		signupLimit: ratelimit.New(d.Config.SignupRate, d.Now),
+		Deps:           d,
+		loginLimit:     d.LoginLimit,
+		signupLimit:    d.SignupLimit,
+		metricsHandler: promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(d.Log.Handler(), slog.LevelWarn)}),
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

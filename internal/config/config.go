@@ -63,6 +63,11 @@ type Config struct {
 	Apple  Apple
 	Deezer Deezer
 	Tidal  Tidal
+	// MetricsToken is the bearer token /metrics asks for; empty hides /metrics (404).
+	MetricsToken string
+	// PlatformTimeout bounds one call to a streaming platform, so a hung
+	// answer cannot hold a worker or a fan's request.
+	PlatformTimeout time.Duration
 	// Demo is set by `dropday demo`, never by the environment: every page shows a ribbon.
 	Demo bool
 }
@@ -138,6 +143,7 @@ var Vars = []Var{
 	{"DROPDAY_SECRET_KEY", "(generated)", "32+ random bytes, hex or base64; generated into DATA_DIR/secret.key when unset. Set it when you run several instances"},
 	{"DROPDAY_LOG_FORMAT", "text", "text or json"},
 	{"DROPDAY_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"DROPDAY_METRICS_TOKEN", "", "bearer token for `/metrics` (Prometheus format); empty answers 404 there"},
 	{"DROPDAY_MAX_ARTWORK_MB", "10", "largest artwork upload, in MB"},
 	{"DROPDAY_SIGNUP_RATE", "10", "email signups per minute from one client address"},
 	{"DROPDAY_LOGIN_RATE", "10", "login attempts per minute from one client address"},
@@ -148,6 +154,7 @@ var Vars = []Var{
 	{"DROPDAY_RESOLVE_INTERVAL", "1h", "how often a release not yet found on a platform is looked up again after its release time (Go duration)"},
 	{"DROPDAY_RESOLVE_WINDOW", "24h", "for how long after the release time it is looked up; then the workspace's owners get one email about what is still missing (Go duration)"},
 	{"DROPDAY_SPOTIFY_RATE", "50", "Spotify calls per second from this instance (all workers share it); a 429 pauses every worker for its Retry-After"},
+	{"DROPDAY_PLATFORM_TIMEOUT", "20s", "longest wait for one answer from a streaming platform before the call counts as failed and is retried (Go duration)"},
 	{"DROPDAY_MASTER_KEYS", "(generated)", "key-encryption keys for fans' credentials, `2:<base64 32 bytes>,1:<base64>`; the first is primary"},
 	{"DROPDAY_SPOTIFY_CLIENT_ID", "", "your Spotify app's client id; empty keeps Spotify in email-signup mode"},
 	{"DROPDAY_SPOTIFY_CLIENT_SECRET", "", "your Spotify app's client secret"},
@@ -301,6 +308,15 @@ func Load(getenv func(string) string, args []string) (*Config, error) {
 		bad("DROPDAY_SPOTIFY_RATE", "%q must be a number of calls per second above 0", def("DROPDAY_SPOTIFY_RATE"))
 	} else {
 		c.SpotifyRate = r
+	}
+	if pt, err := time.ParseDuration(def("DROPDAY_PLATFORM_TIMEOUT")); err != nil || pt < 100*time.Millisecond {
+		bad("DROPDAY_PLATFORM_TIMEOUT", "%q must be a Go duration of at least 100ms, like 20s", def("DROPDAY_PLATFORM_TIMEOUT"))
+	} else {
+		c.PlatformTimeout = pt
+	}
+	c.MetricsToken = strings.TrimSpace(getenv("DROPDAY_METRICS_TOKEN"))
+	if t := c.MetricsToken; t != "" && len(t) < 16 {
+		bad("DROPDAY_METRICS_TOKEN", "is too short: use 16 or more random characters (openssl rand -hex 32)")
 	}
 	c.MasterKeys = strings.TrimSpace(getenv("DROPDAY_MASTER_KEYS"))
 	c.Spotify = Spotify{

@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/uptrace/bun"
 
+	"github.com/dropday/dropday/internal/jobs"
 	"github.com/dropday/dropday/internal/platform/spotify/spotifytest"
 	"github.com/dropday/dropday/internal/proc"
+	"github.com/dropday/dropday/internal/release"
 	"github.com/dropday/dropday/internal/seed"
 	"github.com/dropday/dropday/internal/store"
 	"github.com/dropday/dropday/internal/vault"
@@ -36,6 +39,11 @@ type releaseDay struct {
 }
 
 func newReleaseDay(t *testing.T, db *bun.DB, url string) *releaseDay {
+	return newReleaseDayN(t, db, url, presaveN)
+}
+
+// newReleaseDayN is newReleaseDay with n pre-saves.
+func newReleaseDayN(t *testing.T, db *bun.DB, url string, n int) *releaseDay {
 	t.Helper()
 	ctx := context.Background()
 	sp := spotifytest.New(spotifytest.Options{Seed: 1})
@@ -54,7 +62,7 @@ func newReleaseDay(t *testing.T, db *bun.DB, url string) *releaseDay {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fans := seed.Fans(presaveN, sp.Grant)
+	fans := seed.Fans(n, sp.Grant)
 	if err := seed.Presaves(ctx, db, k, l, fans, now); err != nil {
 		t.Fatal(err)
 	}
@@ -72,6 +80,7 @@ func newReleaseDay(t *testing.T, db *bun.DB, url string) *releaseDay {
 		"DROPDAY_JOB_LEASE":             "3s",
 		"DROPDAY_SCHEDULER_INTERVAL":    "1s",
 		"DROPDAY_SPOTIFY_RATE":          "5000",
+		"DROPDAY_METRICS_TOKEN":         metricsToken,
 	}}
 }
 
@@ -101,9 +110,25 @@ func (r *releaseDay) waitDone(t *testing.T, deadline time.Time, watched ...*proc
 // stand-in's repeats (saves beyond the first per fan).
 func (r *releaseDay) checkDelivered(t *testing.T) int {
 	t.Helper()
+	n := len(r.fans)
 	c := r.counts(t)
-	if c[models.PresaveDelivered] != presaveN || c[models.PresavePending] != 0 || c[models.PresaveFailed] != 0 {
-		t.Errorf("states %v, want all %d delivered", c, presaveN)
+	if c[models.PresaveDelivered] != n || c[models.PresavePending] != 0 || c[models.PresaveFailed] != 0 {
+		t.Errorf("states %v, want all %d delivered", c, n)
+	}
+	// Counted once: one delivery job per pre-save, completed, none given up.
+	var jobStates []struct {
+		State string `bun:"state"`
+		N     int    `bun:"n"`
+	}
+	if err := r.db.NewSelect().Table("jobs").ColumnExpr("state, count(*) AS n").Where("kind = ?", release.KindDeliver).
+		Group("state").Scan(context.Background(), &jobStates); err != nil {
+		t.Fatal(err)
+	}
+	for _, js := range jobStates {
+		if (js.State == jobs.StateCompleted) != (js.N == n) || (js.State != jobs.StateCompleted && js.N != 0) {
+			t.Errorf("delivery jobs by state: %+v, want %d completed and nothing else", jobStates, n)
+			break
+		}
 	}
 	missing := 0
 	for _, f := range r.fans {
@@ -112,71 +137,61 @@ func (r *releaseDay) checkDelivered(t *testing.T) int {
 		}
 	}
 	if missing > 0 {
-		t.Errorf("%d of %d fans have no save at the stand-in", missing, presaveN)
+		t.Errorf("%d of %d fans have no save at the stand-in", missing, n)
 	}
 	return r.sp.Duplicates()
 }
 
-// TestKillMidDelivery kills `dropday serve` with SIGKILL a third of the way
-// through release day and starts a new one on the same database: every
-// pre-save must end delivered, and only the saves in flight at the kill
-// (at most one per worker) may reach Spotify twice.
+// TestKillMidDelivery kills the one `dropday serve` with SIGKILL three
+// times during release day (at a quarter, half and three quarters of the
+// saves), starting a new one after each kill, on the same database: every
+// pre-save must end delivered and counted once, and only the jobs in flight
+// at a kill (running in the database, claimed by the killed process) may
+// reach Spotify twice.
 func TestKillMidDelivery(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *bun.DB, url string, _ bool) {
 		r := newReleaseDay(t, db, url)
 		begin := time.Now()
 		deadline := begin.Add(presaveDeadline)
-		first := start(t, "first dropday", r.env)
-
-		waitFor(t, "a third of the saves", deadline, 5*time.Millisecond, []*proc.Process{first}, func() (bool, string, error) {
-			n := len(r.sp.Saved())
-			return n >= presaveN/3, fmt.Sprintf("%d saves", n), nil
-		})
-		first.Kill()
-		killedAt := time.Now()
-		savesAtKill := len(r.sp.Saved())
-		atKill := r.counts(t)
-		if atKill[models.PresavePending] == 0 {
-			t.Fatalf("nothing was pending at the kill (%v): the test would prove nothing", atKill)
+		cur := start(t, "first dropday", r.env)
+		inflight := 0
+		var kills []string
+		for k := 1; k <= 3; k++ {
+			waitFor(t, fmt.Sprintf("%d/4 of the saves", k), deadline, 5*time.Millisecond, []*proc.Process{cur}, func() (bool, string, error) {
+				n := len(r.sp.Saved())
+				return n >= k*presaveN/4, fmt.Sprintf("%d saves", n), nil
+			})
+			cur.Kill()
+			n := runningClaimedBy(t, db, cur.Pid())
+			inflight += n
+			atKill := r.counts(t)
+			if atKill[models.PresavePending] == 0 {
+				t.Fatalf("nothing was pending at kill %d (%v): the test would prove nothing", k, atKill)
+			}
+			kills = append(kills, fmt.Sprintf("kill %d at %s: %d saves, %d jobs in flight", k,
+				time.Since(begin).Round(time.Millisecond), len(r.sp.Saved()), n))
+			cur = start(t, fmt.Sprintf("dropday after kill %d", k), r.env)
 		}
-
-		second := start(t, "restarted dropday", r.env)
-		r.waitDone(t, deadline, second)
+		r.waitDone(t, deadline, cur)
 		repeats := r.checkDelivered(t)
-		t.Logf("%d pre-saves, %d workers: killed after %s at %d saves (db: %d delivered, %d pending); restarted, all settled %s after the kill; %d saves at the stand-in, %d repeats",
-			presaveN, presaveWorkers, killedAt.Sub(begin).Round(time.Millisecond), savesAtKill,
-			atKill[models.PresaveDelivered], atKill[models.PresavePending],
-			time.Since(killedAt).Round(time.Millisecond), len(r.sp.Saved()), repeats)
-		if repeats > presaveWorkers {
-			t.Errorf("%d repeated saves, want at most %d (the jobs in flight at the kill)", repeats, presaveWorkers)
+		t.Logf("%d pre-saves, %d workers: %s; all settled after %s; %d saves at the stand-in, %d repeats (bound: %d in flight at the kills)",
+			presaveN, presaveWorkers, strings.Join(kills, "; "), time.Since(begin).Round(time.Millisecond),
+			len(r.sp.Saved()), repeats, inflight)
+		if repeats > inflight {
+			t.Errorf("%d repeated saves, want at most %d (the jobs in flight at the kills)", repeats, inflight)
 		}
 	})
 }
 
-// TestTwoProcessesDeliverOnce runs two `dropday serve` on one PostgreSQL
-// schema, as a multi-instance deployment does: they share the queue, and no
-// fan's save may be sent twice.
-func TestTwoProcessesDeliverOnce(t *testing.T) {
-	eachDB(t, func(t *testing.T, db *bun.DB, url string, postgres bool) {
-		if !postgres {
-			t.Skip("SQLite is a single-process deployment (the file is locked to one dropday serve); several instances need PostgreSQL")
-		}
-		r := newReleaseDay(t, db, url)
-		begin := time.Now()
-		deadline := begin.Add(presaveDeadline)
-		envB := make(map[string]string, len(r.env))
-		for k, v := range r.env {
-			envB[k] = v
-		}
-		envB["DROPDAY_DATA_DIR"] = t.TempDir()
-		a := start(t, "dropday A", r.env)
-		b := start(t, "dropday B", envB)
-		r.waitDone(t, deadline, a, b)
-		repeats := r.checkDelivered(t)
-		t.Logf("%d pre-saves by two processes of %d workers: settled in %s; %d saves at the stand-in, %d repeats",
-			presaveN, presaveWorkers, time.Since(begin).Round(time.Millisecond), len(r.sp.Saved()), repeats)
-		if repeats != 0 {
-			t.Errorf("%d repeated saves, want 0", repeats)
-		}
-	})
+// runningClaimedBy counts the delivery jobs still running under a claim of
+// the process with this pid (its instance id is host:pid:random): after a
+// SIGKILL, the jobs it had in flight.
+func runningClaimedBy(t *testing.T, db *bun.DB, pid int) int {
+	t.Helper()
+	n, err := db.NewSelect().Table("jobs").Where("kind = ?", release.KindDeliver).Where("state = ?", jobs.StateRunning).
+		Where("claimed_by LIKE ?", "%:"+strconv.Itoa(pid)+":%").Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(n)
 }

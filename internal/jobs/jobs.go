@@ -98,6 +98,9 @@ type Job struct {
 	CreatedAt   time.Time `bun:"created_at,notnull"`
 	UpdatedAt   time.Time `bun:"updated_at,notnull"`
 	FinalizedAt time.Time `bun:"finalized_at,nullzero"`
+	// ClaimedBy is the instance (Queue.Instance) that last claimed the job;
+	// for a completed job, the one that finished it. Empty if never claimed.
+	ClaimedBy string `bun:"claimed_by,nullzero"`
 }
 
 // Decode unmarshals the job's payload into v.

@@ -36,7 +36,7 @@ func TestClaimUsesTheClaimIndex(t *testing.T) {
 			}
 		}
 		for _, byKind := range []bool{false, true} {
-			args := []any{now.Add(DefaultLease), now, now}
+			args := []any{now.Add(DefaultLease), now, "plan-test", now}
 			if byKind {
 				args = append(args, bun.In([]string{"deliver", "mail"}))
 			}

@@ -48,6 +48,9 @@ type Queue struct {
 	// Backoff is the delay before a failed attempt runs again; nil means
 	// DefaultBackoff.
 	Backoff func(attempt int) time.Duration
+	// Instance names this process in jobs.claimed_by (see internal/instance);
+	// empty leaves claimed_by NULL.
+	Instance string
 
 	analyzeMu  sync.Mutex
 	analyzedAt time.Time // wall clock, not Now: this is upkeep, not queue logic
@@ -99,7 +102,11 @@ func (q *Queue) Claim(ctx context.Context, kinds []string, n int) ([]Job, error)
 		return nil, nil
 	}
 	now := q.now()
-	args := []any{now.Add(q.lease()), now, now}
+	var by any // NULL when the queue has no instance name
+	if q.Instance != "" {
+		by = q.Instance
+	}
+	args := []any{now.Add(q.lease()), now, by, now}
 	if len(kinds) > 0 {
 		args = append(args, bun.In(kinds))
 	}
@@ -137,7 +144,8 @@ func (q *Queue) analyze(ctx context.Context) {
 }
 
 // claimSQL is the claim statement; its arguments are the lease end, now
-// (updated_at), now (due), the kinds when byKind, and the limit.
+// (updated_at), the claiming instance, now (due), the kinds when byKind, and
+// the limit.
 func claimSQL(dialect string, byKind bool) string {
 	kindCond := ""
 	if byKind {
@@ -160,7 +168,7 @@ func claimSQL(dialect string, byKind bool) string {
 	if dialect == "postgres" {
 		lock, index = " FOR UPDATE SKIP LOCKED", ""
 	}
-	return `UPDATE jobs SET state = 'running', attempt = attempt + 1, locked_until = ?, updated_at = ?
+	return `UPDATE jobs SET state = 'running', attempt = attempt + 1, locked_until = ?, updated_at = ?, claimed_by = ?
 WHERE id IN (
 	SELECT id FROM jobs` + index + `
 	WHERE state IN ('available', 'retryable') AND run_at <= ?` + kindCond + `
@@ -172,7 +180,7 @@ RETURNING ` + jobColumns
 
 // jobColumns are the columns of Job, named so a column added later by a
 // migration does not break a binary that does not know it yet.
-const jobColumns = "id, kind, payload, state, attempt, max_attempts, run_at, locked_until, last_error, unique_key, created_at, updated_at, finalized_at"
+const jobColumns = "id, kind, payload, state, attempt, max_attempts, run_at, locked_until, last_error, unique_key, created_at, updated_at, finalized_at, claimed_by"
 
 // settle updates a job the caller claimed, provided it is still running under
 // the caller's attempt; otherwise it returns ErrLost.

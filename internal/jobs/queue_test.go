@@ -85,7 +85,7 @@ func TestConcurrentClaimersCompleteEachJobOnce(t *testing.T) {
 		)
 		c := newClock()
 		for w := range workers {
-			q := &jobs.Queue{DB: testdb.OpenRaw(t, url), Now: c.Now}
+			q := &jobs.Queue{DB: testdb.OpenRaw(t, url), Now: c.Now, Instance: fmt.Sprintf("worker-%d", w)}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -128,6 +128,23 @@ func TestConcurrentClaimersCompleteEachJobOnce(t *testing.T) {
 		counts, err := q.Counts(ctx)
 		if err != nil || counts[jobs.StateCompleted] != total || counts[jobs.StateAvailable]+counts[jobs.StateRunning] != 0 {
 			t.Fatalf("counts = %v, %v", counts, err)
+		}
+		// claimed_by records who finished each job: per worker, the count it ran.
+		var byInstance []struct {
+			ClaimedBy string `bun:"claimed_by"`
+			N         int    `bun:"n"`
+		}
+		if err := db.NewSelect().Table("jobs").ColumnExpr("claimed_by, count(*) AS n").Group("claimed_by").Scan(ctx, &byInstance); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int{}
+		for _, r := range byInstance {
+			got[r.ClaimedBy] = r.N
+		}
+		for w := range workers {
+			if name := fmt.Sprintf("worker-%d", w); got[name] != per[w] {
+				t.Errorf("claimed_by %s on %d jobs, but it ran %d (all: %v)", name, got[name], per[w], got)
+			}
 		}
 		t.Logf("jobs per worker: %v", per)
 	})

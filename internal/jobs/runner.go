@@ -98,6 +98,11 @@ type Runner struct {
 	// DefaultShutdownGrace.
 	ShutdownGrace time.Duration
 	Log           *slog.Logger
+	// Observe, when set, is told each job's outcome once it is recorded
+	// (completed, retryable, discarded, cancelled, snoozed, released, or lost
+	// when the lease was gone) and how long its handler ran (took; zero for
+	// an outcome recorded in a batch after the handler's own report).
+	Observe func(kind, outcome string, took time.Duration)
 
 	once sync.Once
 	wake chan struct{}
@@ -159,7 +164,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	inflight := 0
 	// Successes are recorded in batches by one completer, which signals
 	// done for them once they are; a job holds its slot until then.
-	c := &completer{q: r.Queue, log: log, in: make(chan Job, conc), done: done, stop: make(chan struct{}), exited: make(chan struct{})}
+	c := &completer{q: r.Queue, log: log, observe: r.Observe, in: make(chan Job, conc), done: done, stop: make(chan struct{}), exited: make(chan struct{})}
 	go c.run()
 	var workers sync.WaitGroup
 	abandoned := false
@@ -300,9 +305,14 @@ func (r *Runner) work(hardCtx context.Context, log *slog.Logger, job Job, c *com
 		timeout = r.Queue.lease() / 10 * 9
 	}
 	jctx, cancel := context.WithTimeout(hardCtx, timeout)
+	began := time.Now()
 	herr := call(jctx, r.Handlers[job.Kind], job)
+	took := time.Since(began)
 	cancel()
 	if herr == nil {
+		if r.Observe != nil {
+			r.Observe(job.Kind, "", took) // the duration now; the outcome once recorded
+		}
 		c.in <- job // never blocks for long: room for every slot
 		handedOff = true
 		return
@@ -328,6 +338,13 @@ func (r *Runner) work(hardCtx context.Context, log *slog.Logger, job Job, c *com
 		outcome, err = StateDiscarded, r.Queue.Retry(sctx, job, herr)
 	default:
 		outcome, err = StateRetryable, r.Queue.Retry(sctx, job, herr)
+	}
+	if r.Observe != nil {
+		if errors.Is(err, ErrLost) {
+			r.Observe(job.Kind, "lost", took)
+		} else if err == nil {
+			r.Observe(job.Kind, outcome, took)
+		}
 	}
 	switch {
 	case errors.Is(err, ErrLost):
@@ -356,12 +373,13 @@ const completerBatch = 500
 // while its previous statement ran, so under load one commit covers many jobs
 // and when idle a job is recorded at once.
 type completer struct {
-	q      *Queue
-	log    *slog.Logger
-	in     chan Job
-	done   chan<- struct{}
-	stop   chan struct{}
-	exited chan struct{}
+	q       *Queue
+	log     *slog.Logger
+	observe func(kind, outcome string, took time.Duration)
+	in      chan Job
+	done    chan<- struct{}
+	stop    chan struct{}
+	exited  chan struct{}
 }
 
 func (c *completer) run() {
@@ -403,6 +421,19 @@ func (c *completer) flush(batch []Job) {
 		c.log.Warn("jobs finished after their lease was lost; outcome dropped", "jobs", lost)
 	default:
 		c.log.Debug("jobs completed", "jobs", len(batch))
+	}
+	if c.observe != nil && err == nil {
+		lostSet := make(map[int64]bool, len(lost))
+		for _, id := range lost {
+			lostSet[id] = true
+		}
+		for _, j := range batch {
+			outcome := StateCompleted
+			if lostSet[j.ID] {
+				outcome = "lost"
+			}
+			c.observe(j.Kind, outcome, 0)
+		}
 	}
 	for range batch {
 		c.done <- struct{}{}

@@ -147,6 +147,15 @@ func TestRunnerMapsHandlerErrors(t *testing.T) {
 				panic("nil map")
 			},
 		}}
+		var obsMu sync.Mutex
+		observed := map[string]string{} // kind → outcome, as Observe reported it
+		r.Observe = func(kind, outcome string, took time.Duration) {
+			obsMu.Lock()
+			defer obsMu.Unlock()
+			if outcome != "" {
+				observed[kind] += outcome
+			}
+		}
 		ids := map[string]int64{}
 		for kind := range r.Handlers {
 			opts := jobs.Opts{}
@@ -191,6 +200,14 @@ func TestRunnerMapsHandlerErrors(t *testing.T) {
 		}
 		if j := get(t, q, other); j.State != jobs.StateAvailable {
 			t.Errorf("a kind without a handler was touched: %+v", j)
+		}
+		// Observe hears each outcome once, after it is recorded.
+		obsMu.Lock()
+		defer obsMu.Unlock()
+		wantObs := map[string]string{"ok": "completed", "fail": "retryable", "last": "discarded",
+			"snooze": "snoozed", "cancel": "cancelled", "panic": "retryable"}
+		if fmt.Sprint(observed) != fmt.Sprint(wantObs) {
+			t.Errorf("Observe heard %v, want %v", observed, wantObs)
 		}
 	})
 }

@@ -69,6 +69,19 @@ type Process struct {
 // Start runs `bin serve` with env (on top of PATH and HOME) on a free
 // address, and waits until /readyz answers 200.
 func Start(ctx context.Context, bin string, env map[string]string) (*Process, error) {
+	p, err := Launch(bin, env)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.WaitReady(ctx, 60*time.Second); err != nil {
+		p.Kill()
+		return nil, err
+	}
+	return p, nil
+}
+
+// Launch runs `bin serve` like Start but returns at once, ready or not.
+func Launch(bin string, env map[string]string) (*Process, error) {
 	addr, err := FreeAddr()
 	if err != nil {
 		return nil, err
@@ -86,26 +99,30 @@ func Start(ctx context.Context, bin string, env map[string]string) (*Process, er
 	}
 	p := &Process{Addr: addr, cmd: cmd, logs: logs, done: make(chan struct{})}
 	go func() { p.err = cmd.Wait(); close(p.done) }()
+	return p, nil
+}
+
+// WaitReady polls /readyz until it answers 200, the process exits, ctx
+// ends or max passes.
+func (p *Process) WaitReady(ctx context.Context, max time.Duration) error {
 	c := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(max)
 	for {
 		select {
 		case <-p.done:
-			return nil, fmt.Errorf("proc: dropday exited before it was ready (%v):\n%s", p.err, logs.String())
+			return fmt.Errorf("proc: dropday exited before it was ready (%v):\n%s", p.err, p.logs.String())
 		case <-ctx.Done():
-			p.Kill()
-			return nil, ctx.Err()
+			return ctx.Err()
 		default:
 		}
-		if res, err := c.Get("http://" + addr + "/readyz"); err == nil {
+		if res, err := c.Get("http://" + p.Addr + "/readyz"); err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				return p, nil
+				return nil
 			}
 		}
 		if time.Now().After(deadline) {
-			p.Kill()
-			return nil, fmt.Errorf("proc: dropday not ready after 60 s:\n%s", logs.String())
+			return fmt.Errorf("proc: dropday not ready after %s:\n%s", max, p.logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

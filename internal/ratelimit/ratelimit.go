@@ -1,6 +1,6 @@
-// Package ratelimit limits actions per key (a client address) in process.
-// TODO(scale-out issue): several instances each keep their own counts; move to
-// the database when the multi-instance work lands.
+// Package ratelimit limits actions per key (a client address): Keyed in
+// process memory (one process: SQLite), Shared in the database, so several
+// instances behind a balancer enforce one limit together (PostgreSQL).
 package ratelimit
 
 import (
@@ -9,6 +9,11 @@ import (
 
 	"golang.org/x/time/rate"
 )
+
+// Limiter takes one token for key and reports whether the action may proceed.
+type Limiter interface {
+	Allow(key string) bool
+}
 
 // Keyed holds one token bucket per key and forgets idle keys.
 type Keyed struct {

@@ -14,7 +14,6 @@ import (
 	"github.com/dropday/dropday/internal/mail/driver"
 	"github.com/dropday/dropday/internal/pace"
 	"github.com/dropday/dropday/internal/platform"
-	"github.com/dropday/dropday/internal/platform/registry"
 	"github.com/dropday/dropday/internal/resolve"
 	"github.com/dropday/dropday/internal/store"
 	"github.com/dropday/dropday/internal/vault"
@@ -33,8 +32,9 @@ type Engine struct {
 	elector  *PGElector
 }
 
-// NewEngine wires release day from the configuration.
-func NewEngine(cfg *config.Config, db *bun.DB, k *vault.Keyring, clients map[string]platform.Client, now func() time.Time, log *slog.Logger) *Engine {
+// NewEngine wires release day from the configuration: clients save into
+// fans' libraries, catalogs find the release (registry.CatalogsWithClock).
+func NewEngine(cfg *config.Config, db *bun.DB, k *vault.Keyring, clients map[string]platform.Client, catalogs map[string]platform.Catalog, now func() time.Time, log *slog.Logger) *Engine {
 	q := &jobs.Queue{DB: db, Now: now, Lease: cfg.JobLease}
 	// Release resolution mails the owners through the configured driver, as
 	// account email does. A driver that cannot be built fails the broadcast
@@ -43,7 +43,7 @@ func NewEngine(cfg *config.Config, db *bun.DB, k *vault.Keyring, clients map[str
 	if err != nil {
 		log.Error("release resolution: no mail driver", "err", err)
 	}
-	res := &resolve.Resolver{DB: db, Catalogs: registry.CatalogsWithClock(cfg, clients, now), Mail: sender, From: cfg.Mail.From,
+	res := &resolve.Resolver{DB: db, Catalogs: catalogs, Mail: sender, From: cfg.Mail.From,
 		BaseURL: cfg.URL(""), Interval: cfg.ResolveInterval, Window: cfg.ResolveWindow, Now: now, Log: log}
 	d := &Deliverer{DB: db, Vault: k, Clients: clients, Now: now, Log: log, Resolver: res,
 		Limits: map[string]*pace.Limiter{"spotify": pace.NewLimiter(cfg.SpotifyRate, nil)}}
@@ -79,6 +79,19 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.elector.Close()
 	}
 	return errors.Join(errs...)
+}
+
+// Observe makes the engine report to this instance's metrics: which
+// instance claimed each job (instance, stored in jobs.claimed_by), each job's
+// outcome and duration, and whether this instance schedules. Call it before Run.
+func (e *Engine) Observe(instance string, observe func(kind, outcome string, took time.Duration), leading func(bool)) {
+	e.Queue.Instance = instance
+	e.Runner.Observe = observe
+	if e.elector != nil {
+		e.elector.Leading = leading
+	} else if leading != nil {
+		leading(true) // SQLite: one process, always the scheduler
+	}
 }
 
 // Also adds another kind of job to this instance's workers and a task to

@@ -129,16 +129,27 @@ func (s *Scheduler) Run(ctx context.Context) error {
 // holds a session advisory lock. The lock dies with its connection, so when
 // the holder dies another instance takes over at its next tick.
 type PGElector struct {
-	DB  *bun.DB
-	mu  sync.Mutex
-	con *sql.Conn
-	key int64
+	DB *bun.DB
+	// Leading, when set, is told after each election whether this instance
+	// leads (the /metrics gauge).
+	Leading func(bool)
+	mu      sync.Mutex
+	con     *sql.Conn
+	key     int64
 }
 
 // IsLeader returns nil when this instance holds (or just took) the lock.
 func (e *PGElector) IsLeader(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	err := e.elect(ctx)
+	if e.Leading != nil {
+		e.Leading(err == nil)
+	}
+	return err
+}
+
+func (e *PGElector) elect(ctx context.Context) error {
 	if e.con != nil {
 		if err := e.con.PingContext(ctx); err == nil {
 			return nil
@@ -163,6 +174,15 @@ func (e *PGElector) IsLeader(ctx context.Context) error {
 	if !ok {
 		con.Close()
 		return errNotLeader
+	}
+	// A holder whose machine dies sends no FIN: without keepalives the
+	// server would keep its session, and the lock, for the OS default of
+	// two hours. These make PostgreSQL drop it within about 25 s, so
+	// another instance takes over within a minute. (Ignored on a Unix socket.)
+	if _, err := con.ExecContext(ctx, "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3"); err != nil {
+		_, _ = con.ExecContext(context.Background(), "SELECT pg_advisory_unlock(?)", key)
+		con.Close()
+		return err
 	}
 	e.con, e.key = con.Conn, key
 	return nil

@@ -154,6 +154,10 @@ func Migrate(ctx context.Context, db *bun.DB, log *slog.Logger, lockWait time.Du
 	return nil
 }
 
+// MigrationLock takes the lock Migrate runs under (waiting until ctx ends)
+// and returns its release: for tests that hold a migration "in progress".
+func MigrationLock(ctx context.Context, db *bun.DB) (func(), error) { return exclusive(ctx, db) }
+
 // exclusive takes the per-database migration lock and returns its release.
 func exclusive(ctx context.Context, db *bun.DB) (func(), error) {
 	if DialectName(db) == "postgres" {

@@ -203,8 +203,8 @@ func New(t testing.TB, opts ...Options) *App {
 		log = slog.New(slog.NewJSONHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	clients := registry.New(cfg, registry.HTTPClient())
-	a.Catalogs = registry.CatalogsWithClock(cfg, clients, clock.Now)
-	a.Release = release.NewEngine(cfg, db, a.Vault, clients, clock.Now, log)
+	a.Catalogs = registry.CatalogsWithClock(cfg, clients, registry.HTTPClient(), clock.Now)
+	a.Release = release.NewEngine(cfg, db, a.Vault, clients, a.Catalogs, clock.Now, log)
 	a.Release.Runner.PollInterval = 50 * time.Millisecond
 	a.Broadcast, err = broadcast.New(cfg, db, secret, clock.Now, log)
 	if err != nil {

@@ -49,15 +49,14 @@ func New(cfg *config.Config, hc *http.Client) map[string]platform.Client {
 // (Apple Music with a MusicKit key, Deezer unless switched off, TIDAL with
 // an app). A direct-save client of the same platform wins.
 func Catalogs(cfg *config.Config, clients map[string]platform.Client) map[string]platform.Catalog {
-	return CatalogsWithClock(cfg, clients, time.Now)
+	return CatalogsWithClock(cfg, clients, HTTPClient(), time.Now)
 }
 
 // CatalogsWithClock is Catalogs with the clock the look-ups date their
 // tokens by (Apple's developer token, TIDAL's app token): tests pass their
 // injected clock, which the stand-ins judge tokens by.
-func CatalogsWithClock(cfg *config.Config, clients map[string]platform.Client, now func() time.Time) map[string]platform.Catalog {
+func CatalogsWithClock(cfg *config.Config, clients map[string]platform.Client, hc *http.Client, now func() time.Time) map[string]platform.Catalog {
 	out := map[string]platform.Catalog{}
-	hc := HTTPClient()
 	if cfg.Apple.Enabled() {
 		out[apple.Key] = apple.New(apple.Config{
 			TeamID:     cfg.Apple.TeamID,

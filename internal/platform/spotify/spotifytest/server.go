@@ -153,6 +153,7 @@ type Server struct {
 	faultsNext   []Fault
 	faultFrac    float64
 	fracFault    Fault
+	mix          []Share
 	requests     map[string]map[int]int
 	saves        map[saveKey]int
 	saveOrder    []Save
@@ -408,12 +409,32 @@ func (s *Server) FailFraction(p float64, f Fault) {
 	s.fracFault = f
 }
 
+// Share is a fault answered to a fraction of requests (see FailMix).
+type Share struct {
+	Fraction float64
+	Fault    Fault
+}
+
+// FailMix makes every request (any endpoint) draw once from the seeded
+// generator (Options.Seed) and fail with the first share its draw falls in:
+// FailMix(Share{0.05, Fault{Status: 429}}, Share{0.01, Fault{Status: 500}},
+// Share{0.005, Fault{Hang: true}}) answers 5% 429s, 1% 500s and hangs 0.5%,
+// the same sequence for the same seed and order of requests. No shares
+// turns it off. It applies after FailNext's faults and instead of
+// FailFraction's.
+func (s *Server) FailMix(shares ...Share) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mix = append([]Share(nil), shares...)
+}
+
 // ClearFaults drops every injected fault.
 func (s *Server) ClearFaults() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faultsNext = nil
 	s.faultFrac = 0
+	s.mix = nil
 }
 
 // ---- counters ----
@@ -629,6 +650,16 @@ func (s *Server) takeFault(ep string) (Fault, bool) {
 			s.faultsNext = append(s.faultsNext[:i], s.faultsNext[i+1:]...)
 			return f, true
 		}
+	}
+	if len(s.mix) > 0 {
+		draw := s.rng.Float64()
+		for _, sh := range s.mix {
+			if draw < sh.Fraction {
+				return sh.Fault, true
+			}
+			draw -= sh.Fraction
+		}
+		return Fault{}, false
 	}
 	if s.faultFrac > 0 && (s.fracFault.Endpoint == "" || s.fracFault.Endpoint == ep) && s.rng.Float64() < s.faultFrac {
 		return s.fracFault, true

@@ -750,3 +750,56 @@ func TestCatalogVisibleFrom(t *testing.T) {
 	}
 	res.Body.Close()
 }
+
+// FailMix answers each share of requests with its fault, and the same seed
+// gives the same sequence.
+func TestFailMix(t *testing.T) {
+	mix := []Share{{0.05, Fault{Status: 429}}, {0.01, Fault{Status: 500}}, {0.005, Fault{Hang: true}}}
+	// The draws: fractions and reproducibility, without the network.
+	const n = 20000
+	draws := func() []Fault {
+		s := newTestServer(t, Options{Seed: 7})
+		s.FailMix(mix...)
+		out := make([]Fault, n)
+		for i := range out {
+			out[i], _ = s.takeFault(EndpointLibrary)
+		}
+		return out
+	}
+	a, b := draws(), draws()
+	counts := map[string]int{}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("draw %d: %+v then %+v with the same seed", i, a[i], b[i])
+		}
+		counts[fmt.Sprint(a[i].Status, a[i].Hang)]++
+	}
+	for key, frac := range map[string]float64{"429 false": 0.05, "500 false": 0.01, "0 true": 0.005} {
+		want := frac * n
+		if got := float64(counts[key]); got < want*0.8 || got > want*1.2 {
+			t.Errorf("%s: %v of %d draws, want about %v", key, got, n, want)
+		}
+	}
+	// Over HTTP: the answers are what the draws said.
+	s := newTestServer(t, Options{Seed: 7})
+	app := postToken(t, s, url.Values{"grant_type": {"client_credentials"}}, true).str("access_token")
+	s.AddTrack(Track{ID: "4uLU6hMCjMI75M1A2tKUQC", Name: "x"})
+	s.FailMix(mix...)
+	hc := &http.Client{Timeout: 100 * time.Millisecond}
+	const m = 1000
+	for range m {
+		req, _ := http.NewRequest(http.MethodGet, s.URL+"/v1/tracks/4uLU6hMCjMI75M1A2tKUQC", nil)
+		req.Header.Set("Authorization", "Bearer "+app)
+		if res, err := hc.Do(req); err == nil {
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
+	}
+	got429, got500, hung, ok := s.Requests(EndpointTracks, 429), s.Requests(EndpointTracks, 500), s.RequestCounts()[EndpointTracks][0], s.Requests(EndpointTracks, 200)
+	if got429 < 25 || got429 > 75 || got500 < 3 || got500 > 20 || hung < 1 || hung > 12 || got429+got500+hung+ok != m {
+		t.Errorf("of %d requests: %d 429s, %d 500s, %d hung, %d ok", m, got429, got500, hung, ok)
+	}
+	if s.RateLimited() != got429 {
+		t.Errorf("RateLimited() = %d, %d 429s answered", s.RateLimited(), got429)
+	}
+}
