@@ -75,8 +75,13 @@ func TestInsightsPage(t *testing.T) {
 	for range 3 {
 		must(t, chromedp.Do(ctx, chromedp.Navigate(app.URL+"/night-drive"), chromedp.WaitVisible(`h1`)), "the fan's page")
 	}
-	// The click: what the page's "Listen on Spotify" button does.
-	must(t, chromedp.Do(ctx, chromedp.Navigate(app.URL+"/night-drive/go/spotify"), chromedp.WaitVisible(`[data-testid="stand-in"]`)), "click through")
+	// The released page is the smart link: its "Listen on Spotify" button goes
+	// through the click route and lands on the stand-in's page.
+	must(t, chromedp.Do(ctx,
+		chromedp.WaitVisible(`[data-listen] a.listen-btn[href="/night-drive/go/spotify"]`),
+		chromedp.Click(`[data-listen] a.listen-btn[href="/night-drive/go/spotify"]`),
+		chromedp.WaitVisible(`[data-testid="stand-in"]`),
+	), "click Listen on Spotify")
 	loc, _ := chromedp.Run(ctx, chromedp.Location())
 	if loc != listen.URL+"/album/night-drive" {
 		t.Fatalf("the click landed on %q", loc)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,7 +23,16 @@ import (
 
 // demoCmd runs dropday against local platform stand-ins, with its own data
 // under DATA_DIR/demo, a seeded workspace and a link releasing in minutes.
-func demoCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Writer) error {
+func demoCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	releaseIn := fs.Duration("release-in", demo.ReleaseIn, "how far ahead the demo link releases (e.g. 2m to watch it turn into a smart link soon)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *releaseIn < 0 {
+		return fmt.Errorf("demo: -release-in must not be negative")
+	}
 	cfg.Demo = true
 	cfg.DataDir = filepath.Join(cfg.DataDir, "demo")
 	cfg.DatabaseURL = "sqlite://" + filepath.Join(cfg.DataDir, "dropday.db")
@@ -59,7 +69,7 @@ func demoCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout i
 	catalogs.Spotify = sp
 
 	seed := func(ctx context.Context, d handlers.Deps) error {
-		s, err := demo.Seed(ctx, d.DB, d.Hasher, d.Artwork, time.Now())
+		s, err := demo.Seed(ctx, d.DB, d.Hasher, d.Artwork, time.Now(), *releaseIn)
 		if err != nil {
 			return fmt.Errorf("demo: seed: %w", err)
 		}
@@ -69,14 +79,14 @@ func demoCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout i
   and TIDAL are local stand-ins (Apple Music lists the release %d minutes late).
 
   Fan page     %s
-               (releases at %s, in %d minutes: pre-save on Spotify, or leave an email)
+               (releases at %s, in %s: pre-save on Spotify, or leave an email)
   Admin panel  %s
                email %s   password %s
   Email        the release-day email goes to everyone who signed up, at the release;
                it stays in the admin panel's Outbox (%s): nothing leaves this machine
   Data         %s (delete it to start over)
 
-`, int(demo.AppleDelay.Minutes()), cfg.URL("/"+s.Slug), s.ReleaseAt.Local().Format("15:04"), int(demo.ReleaseIn.Minutes()),
+`, int(demo.AppleDelay.Minutes()), cfg.URL("/"+s.Slug), s.ReleaseAt.Local().Format("15:04:05"), releaseIn.String(),
 			cfg.URL("/login"), s.Email, s.Password, cfg.URL("/admin/outbox"), cfg.DataDir)
 		return nil
 	}

@@ -50,7 +50,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	// Subcommands with their own flags take them after the sub-subcommand;
 	// the shared config flags (-addr, -database-url, …) come from the environment.
 	cfgArgs := args
-	if cmd == "user" || cmd == "token" || cmd == "migrate" || cmd == "keys" {
+	if cmd == "user" || cmd == "token" || cmd == "migrate" || cmd == "keys" || cmd == "demo" {
 		cfgArgs = nil
 	}
 	cfg, err := config.Load(getenv, cfgArgs)
@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "serve":
 		return serve(ctx, cfg, log)
 	case "demo":
-		return demoCmd(ctx, cfg, log, stdout)
+		return demoCmd(ctx, cfg, log, args, stdout)
 	case "migrate":
 		return migrateCmd(ctx, cfg, log, args)
 	case "user":
@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 const usage = `usage:
   dropday [serve] [-addr host:port] [-base-url URL] [-database-url URL] [-data-dir DIR] [-trusted-proxies CIDRs]
-  dropday demo                    the server against local platform stand-ins, with a seeded workspace
+  dropday demo [-release-in 10m]  the server against local platform stand-ins, with a seeded workspace
   dropday migrate [-unlock]
   dropday user create -email EMAIL -workspace NAME [-name NAME] [-password-stdin]
   dropday user password -email EMAIL [-password-stdin]

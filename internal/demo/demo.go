@@ -28,7 +28,8 @@ const (
 	Email     = "demo@dropday.test"
 	Workspace = "Demo Records"
 	Slug      = "night-drive"
-	// ReleaseIn is how far ahead the demo link's release is put at every start.
+	// ReleaseIn is how far ahead the demo link's release is put at every
+	// start, unless `dropday demo -release-in` says otherwise.
 	ReleaseIn = 10 * time.Minute
 )
 
@@ -39,8 +40,9 @@ type Seeded struct {
 }
 
 // Seed creates the demo admin and link on first run, and on every run gives
-// the admin a fresh password (printed) and moves the release to ReleaseIn from now.
-func Seed(ctx context.Context, db *bun.DB, h *auth.Hasher, art *artwork.Store, now time.Time) (Seeded, error) {
+// the admin a fresh password (printed) and moves the release to releaseIn from
+// now (to the minute when it is a minute or more away).
+func Seed(ctx context.Context, db *bun.DB, h *auth.Hasher, art *artwork.Store, now time.Time, releaseIn time.Duration) (Seeded, error) {
 	pw := auth.NewToken("")[:16]
 	u, err := store.UserByEmail(ctx, db, Email)
 	var ws int64
@@ -71,7 +73,10 @@ func Seed(ctx context.Context, db *bun.DB, h *auth.Hasher, art *artwork.Store, n
 		ws = m[0].WorkspaceID
 	}
 
-	release := now.Add(ReleaseIn).Truncate(time.Minute).UTC()
+	release := now.Add(releaseIn).UTC()
+	if releaseIn >= time.Minute {
+		release = release.Truncate(time.Minute)
+	}
 	l, err := store.LinkBySlug(ctx, db, Slug)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
