@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"time"
 
@@ -150,9 +151,16 @@ func (s *Server) secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		hsts = 31536000
 	}
 	formAction := "'self'"
-	if s.Config.Spotify.Enabled() {
-		if u, err := url.Parse(s.Config.Spotify.AccountsURL); err == nil {
-			formAction += " " + u.Scheme + "://" + u.Host
+	if s.Presave != nil {
+		keys := make([]string, 0, len(s.Presave.Clients))
+		for k := range s.Presave.Clients {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys) // one header, the same on every instance
+		for _, k := range keys {
+			if o := s.Presave.Clients[k].ConsentOrigin(); o != "" && !strings.Contains(formAction, " "+o) {
+				formAction += " " + o
+			}
 		}
 	}
 	return middleware.SecureWithConfig(middleware.SecureConfig{

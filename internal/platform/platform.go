@@ -64,6 +64,12 @@ type Catalog interface {
 // them at stand-ins.
 type Client interface {
 	Catalog
+	// Scopes are what the consent asks for: the minimum to save, plus what
+	// reads the fan's email when withEmail (the "also email me" box).
+	Scopes(withEmail bool) []string
+	// ConsentOrigin is the scheme://host of the consent page, which the
+	// site's CSP form-action must allow (the pre-save POST redirects there).
+	ConsentOrigin() string
 	// AuthorizeURL is where the fan's browser goes to consent. verifier is the
 	// PKCE code verifier (the client sends its S256 challenge).
 	AuthorizeURL(state, verifier string, scopes []string) string

@@ -51,12 +51,6 @@ func consentText(version string) string {
 	return ConsentText
 }
 
-// Scopes per platform: the minimum to save, plus email only when the fan asked for it.
-var (
-	spotifySave  = "user-library-modify"
-	spotifyEmail = "user-read-email"
-)
-
 // Errors the handlers turn into pages for fans.
 var (
 	// ErrBadState: missing, wrong, replayed or expired state (400).
@@ -105,18 +99,7 @@ func (f *Flow) Start(ctx context.Context, l *models.Link, platformKey string, em
 	if err != nil {
 		return "", "", err
 	}
-	return c.AuthorizeURL(state, verifier, scopes(platformKey, emailOptIn)), state, nil
-}
-
-func scopes(platformKey string, email bool) []string {
-	switch platformKey {
-	case "spotify":
-		if email {
-			return []string{spotifySave, spotifyEmail}
-		}
-		return []string{spotifySave}
-	}
-	return nil
+	return c.AuthorizeURL(state, verifier, c.Scopes(emailOptIn)), state, nil
 }
 
 // Callback is what the platform's redirect and the fan's browser brought back.
@@ -209,7 +192,7 @@ func (f *Flow) Complete(ctx context.Context, cb Callback) (Result, error) {
 	p := &models.Presave{WorkspaceID: l.WorkspaceID, LinkID: l.ID, Platform: cb.Platform, PlatformUserID: prof.ID,
 		DisplayName: truncate(prof.DisplayName, 200), Email: email, EmailOptIn: st.EmailOptIn,
 		IP: cb.IP, UserAgent: truncate(cb.UserAgent, 400), ConsentVersion: version, ConsentedAt: now,
-		Scope: grantedScope(tok.Scope, scopes(cb.Platform, st.EmailOptIn)), State: models.PresavePending,
+		Scope: grantedScope(tok.Scope, c.Scopes(st.EmailOptIn)), State: models.PresavePending,
 		RevokeTokenHash: auth.HashToken(revoke), CreatedAt: now, UpdatedAt: now}
 	err = f.DB.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
 		textID, err := store.ConsentTextID(ctx, tx, p.ConsentVersion, consentText(p.ConsentVersion), now)

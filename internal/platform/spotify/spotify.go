@@ -113,6 +113,24 @@ func (c *Client) oauthCtx(ctx context.Context) context.Context {
 	return context.WithValue(ctx, oauth2.HTTPClient, c.hc)
 }
 
+// Scopes implements platform.Client: saving needs user-library-modify; the
+// fan's email needs user-read-email.
+func (c *Client) Scopes(withEmail bool) []string {
+	if withEmail {
+		return []string{"user-library-modify", "user-read-email"}
+	}
+	return []string{"user-library-modify"}
+}
+
+// ConsentOrigin implements platform.Client: the accounts service.
+func (c *Client) ConsentOrigin() string {
+	u, err := url.Parse(c.cfg.AccountsURL)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
 // AuthorizeURL implements platform.Client: Spotify's consent page with the
 // S256 challenge of verifier.
 func (c *Client) AuthorizeURL(state, verifier string, scopes []string) string {
