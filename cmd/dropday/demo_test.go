@@ -23,7 +23,7 @@ func TestDemo(t *testing.T) {
 	}
 
 	jar, _ := cookiejar.New(nil)
-	fan := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	fan := &http.Client{Jar: jar, Timeout: time.Minute}
 	get := func(u string) (*http.Response, string) {
 		res, err := fan.Get(u)
 		if err != nil {
@@ -165,11 +165,12 @@ func demoPresave(t *testing.T, fan *http.Client, addr string) {
 }
 
 // demoAdmin logs in with the printed credentials; it returns the admin's
-// client (not following redirects) and its CSRF token.
+// client (not following redirects) and its CSRF token. Clients wait up to a
+// minute: bcrypt under the race detector on a busy CI machine is slow.
 func demoAdmin(t *testing.T, addr, email, password string) (*http.Client, string) {
 	t.Helper()
 	ajar, _ := cookiejar.New(nil)
-	admin := &http.Client{Jar: ajar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	admin := &http.Client{Jar: ajar, Timeout: time.Minute, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err := admin.Get("http://" + addr + "/login")
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +211,7 @@ func TestDemoReleaseDay(t *testing.T) {
 	}
 	base := "http://" + addr
 	jar, _ := cookiejar.New(nil)
-	fan := &http.Client{Jar: jar, Timeout: 10 * time.Second, Transport: browserUA{http.DefaultTransport}}
+	fan := &http.Client{Jar: jar, Timeout: time.Minute, Transport: browserUA{http.DefaultTransport}}
 	page := func() string {
 		res, err := fan.Get(base + "/night-drive")
 		if err != nil {
@@ -264,7 +265,7 @@ func TestDemoReleaseDay(t *testing.T) {
 		t.Error("Apple Music lists the release minutes late; it must not be on the smart link yet")
 	}
 	// A click goes through the click route to the Spotify stand-in.
-	noFollow := &http.Client{Timeout: 10 * time.Second, Transport: browserUA{http.DefaultTransport},
+	noFollow := &http.Client{Timeout: time.Minute, Transport: browserUA{http.DefaultTransport},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err = noFollow.Get(base + "/night-drive/go/spotify")
 	if err != nil {
