@@ -105,19 +105,19 @@ func YouTubeNeedsURL(video string) templ.Component {
 		}
 		ctx = templ.ClearChildren(ctx)
 		if video == "" {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<p class=\"alert warning\" role=\"note\" data-testid=\"youtube-needs-url\"><strong>Needed for YouTube Music pre-saves</strong> YouTube has no look-up by code: paste the release's video address (music.youtube.com/watch?v=…, or a YouTube video address below). On release day dropday likes that video for every fan who pre-saved, which adds it to their Liked music. Until then their pre-saves wait; a playlist address does not work.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<p class=\"alert warning yt-note\" role=\"note\" data-testid=\"youtube-needs-url\"><strong>Needed for YouTube Music pre-saves</strong> YouTube has no look-up by code: paste the release's video address (music.youtube.com/watch?v=…, or a YouTube video address below). On release day dropday likes that video for every fan who pre-saved, which adds it to their Liked music. Until then their pre-saves wait; a playlist address does not work.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<p class=\"hint\" data-testid=\"youtube-video\">Fans who pre-save on YouTube Music get video ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<p class=\"hint yt-note\" data-testid=\"youtube-video\">Fans who pre-save on YouTube Music get video ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var5 string
 			templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(video)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/admin/youtube.templ`, Line: 37, Col: 98}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/admin/youtube.templ`, Line: 37, Col: 106}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 			if templ_7745c5c3_Err != nil {
