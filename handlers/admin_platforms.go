@@ -131,6 +131,12 @@ func (s *Server) platformsPage(c echo.Context, l *models.Link, inputs map[string
 			d.Missing = append(d.Missing, platformName(lp.Platform))
 		}
 	}
+	if d.YouTubeDirect = s.Presave.Enabled(youtubeKey); d.YouTubeDirect {
+		d.YouTubeVideo = s.youtubeVideo(rows)
+		if d.YouTubeQuotaUntil, err = s.youtubeQuotaUntil(c.Request().Context()); err != nil {
+			return admin.PlatformsPage{}, err
+		}
+	}
 	for _, p := range models.Platforms {
 		if _, ok := validate.PlatformHosts[p.Key]; !ok {
 			continue

@@ -84,10 +84,15 @@ func (s *Server) linkShare(c echo.Context) error {
 	if n := c.QueryParam("enqueued"); n != "" {
 		notice = deliverMsg(atoi(n)) + "."
 	}
+	quota, err := s.youtubeQuotaUntil(ctx)
+	if err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, admin.SharePageView(admin.SharePage{
 		Layout: layoutFor(c, "links"), Link: l, BaseURL: s.baseURL(), ShareURL: s.Config.URL("/" + l.Slug),
 		Stats: stats, Expiring: expiring, Presaves: ps, Attempts: attempts, State: state, Query: q,
 		Pager: admin.Pager{Page: page, PerPage: presavesPerPage, Total: total}, Notice: notice,
+		YouTubeQuotaUntil: quota,
 	}))
 }
 

@@ -71,10 +71,17 @@ func (s *Server) listenButtons(ctx context.Context, l *models.Link) ([]public.Li
 			continue
 		}
 		found := lp.FoundAt != nil && len(lp.Items) > 0
-		save := s.Presave.Enabled(p.Key) && (found || (p.Key == "spotify" && spotifySource))
+		save := s.Presave.Enabled(p.Key) && (found || (p.Key == "spotify" && spotifySource) || s.savesFromURL(p.Key, lp.ManualURL))
 		out = append(out, public.ListenButton{Key: p.Key, Name: p.Name, Icon: p.Icon, Save: save})
 	}
 	return out, nil
+}
+
+// savesFromURL tells whether a platform without a look-up (YouTube Music)
+// can save from the address the artist gave.
+func (s *Server) savesFromURL(key, manualURL string) bool {
+	fu, ok := s.Presave.Clients[key].(interface{ ItemsFromURL(string) []string })
+	return ok && manualURL != "" && len(fu.ItemsFromURL(manualURL)) > 0
 }
 
 // listenKey names the smart link's buttons for the ETag.

@@ -25,7 +25,7 @@ var Platforms = []Platform{
 	{Key: "apple_music", Name: "Apple Music", Direct: true, Icon: "applemusic.svg"},
 	{Key: "deezer", Name: "Deezer", Direct: true, Icon: "deezer.svg"},
 	{Key: "tidal", Name: "TIDAL", Direct: true, Icon: "tidal.svg"},
-	{Key: "youtube_music", Name: "YouTube Music", Direct: true, Icon: "youtubemusic.svg"},
+	{Key: "youtube_music", Name: "YouTube Music", Direct: true, Icon: "youtubemusic.svg", AppsURL: "https://myaccount.google.com/connections"},
 	{Key: "amazon_music", Name: "Amazon Music", Icon: "amazonmusic.svg"},
 	{Key: "soundcloud", Name: "SoundCloud", Icon: "soundcloud.svg"},
 	{Key: "youtube", Name: "YouTube", Icon: "youtube.svg"},

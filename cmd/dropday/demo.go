@@ -67,6 +67,11 @@ func demoCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, args []s
 	}
 	defer stop()
 	catalogs.Spotify = sp
+	yt, stopYT, err := startYouTubeStandIn(cfg)
+	if err != nil {
+		return err
+	}
+	defer stopYT()
 
 	seed := func(ctx context.Context, d handlers.Deps) error {
 		s, err := demo.Seed(ctx, d.DB, d.Hasher, d.Artwork, time.Now(), *releaseIn)
@@ -74,12 +79,16 @@ func demoCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, args []s
 			return fmt.Errorf("demo: seed: %w", err)
 		}
 		demo.ListRelease(catalogs, s.ReleaseAt)
+		if err := demo.ListYouTube(ctx, d.DB, yt); err != nil {
+			return fmt.Errorf("demo: YouTube Music: %w", err)
+		}
 		fmt.Fprintf(stdout, `
-  dropday demo — everything runs on this machine; Spotify, Apple Music, Deezer
-  and TIDAL are local stand-ins (Apple Music lists the release %d minutes late).
+  dropday demo — everything runs on this machine; Spotify, Apple Music, Deezer,
+  TIDAL and YouTube Music are local stand-ins (Apple Music lists the release %d
+  minutes late).
 
   Fan page     %s
-               (releases at %s, in %s: pre-save on Spotify, or leave an email)
+               (releases at %s, in %s: pre-save on Spotify or YouTube Music, or leave an email)
   Admin panel  %s
                email %s   password %s
   Email        the release-day email goes to everyone who signed up, at the release;

@@ -63,6 +63,9 @@ type Config struct {
 	Apple  Apple
 	Deezer Deezer
 	Tidal  Tidal
+
+	// YouTube is YouTube Music direct pre-save (Google OAuth, videos.rate).
+	YouTube YouTube
 	// MetricsToken is the bearer token /metrics asks for; empty hides /metrics (404).
 	MetricsToken string
 	// PlatformTimeout bounds one call to a streaming platform, so a hung
@@ -172,6 +175,12 @@ var Vars = []Var{
 	{"DROPDAY_TIDAL_AUTH_URL", "https://auth.tidal.com", "TIDAL's token service (a stand-in in tests and the demo)"},
 	{"DROPDAY_TIDAL_API_URL", "https://openapi.tidal.com", "TIDAL's API (a stand-in in tests and the demo)"},
 	{"DROPDAY_TIDAL_COUNTRY", "US", "the country (two letters) releases are looked up in on TIDAL"},
+	{"DROPDAY_GOOGLE_CLIENT_ID", "", "your Google OAuth client id (YouTube Data API enabled); empty keeps YouTube Music in email-signup mode"},
+	{"DROPDAY_GOOGLE_CLIENT_SECRET", "", "your Google OAuth client secret"},
+	{"DROPDAY_GOOGLE_AUTH_URL", "https://accounts.google.com/o/oauth2/v2/auth", "Google's consent page (a stand-in in tests and the demo)"},
+	{"DROPDAY_GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token", "Google's token endpoint (a stand-in in tests and the demo)"},
+	{"DROPDAY_YOUTUBE_API_URL", "https://www.googleapis.com", "the YouTube Data API v3 (a stand-in in tests and the demo)"},
+	{"DROPDAY_YOUTUBE_RATE", "5", "YouTube likes per second from this instance; the daily quota (10,000 units, 50 a like) is the real limit: when it is used up, deliveries wait until midnight Pacific time"},
 	{"DROPDAY_MAIL_DRIVER", "outbox", "`outbox` keeps emails in the admin panel's Outbox (nothing leaves the machine); `resend` sends through Resend"},
 	{"DROPDAY_MAIL_FROM", "dropday <dropday@localhost>", "the sender of every email; with Resend, an address on a domain you verified there"},
 	{"DROPDAY_RESEND_API_KEY", "", "your Resend API key (`re_…`), required with the resend driver"},
@@ -334,6 +343,7 @@ func Load(getenv func(string) string, args []string) (*Config, error) {
 		}
 	}
 	loadCatalogs(c, getenv, def, bad)
+	loadYouTube(c, getenv, def, bad)
 	c.Mail = Mail{
 		Driver:              def("DROPDAY_MAIL_DRIVER"),
 		From:                def("DROPDAY_MAIL_FROM"),

@@ -40,6 +40,7 @@ const (
 	ReasonGaveUp     = "%s kept failing; gave up after %d tries: %s"
 	ReasonPermanent  = "%s refused the save: %s"
 	ReasonCredential = "The stored authorization could not be read (key missing or data damaged)."
+	ReasonNoVideo    = "The link has no %s video address; add it in the Platforms tab."
 )
 
 // Deliverer is the handler of KindDeliver jobs.
@@ -61,6 +62,7 @@ type Deliverer struct {
 
 	commitOnce sync.Once
 	delivered  groupCommit
+	pauses     pauseState
 }
 
 // Work delivers one pre-save. The outcome is written to the pre-save before
@@ -104,6 +106,7 @@ func (d *Deliverer) Work(ctx context.Context, job jobs.Job) error {
 		return d.fail(ctx, p, ReasonCredential, err)
 	}
 	// While the platform asked everyone to wait, don't even refresh: snooze.
+	d.loadPause(ctx, p.Platform)
 	if l := d.Limits[p.Platform]; l != nil {
 		if pause := l.PausedFor(); pause > 0 {
 			return jobs.Snooze(pause)
@@ -169,9 +172,16 @@ func (d *Deliverer) outcome(ctx context.Context, job jobs.Job, p *models.Presave
 		if perr != nil && perr.RetryAfter > 0 {
 			wait = perr.RetryAfter
 		}
+		// A quota's reset is dated by our clock, not the client's.
+		var until interface{ Until(time.Time) time.Time }
+		if errors.As(err, &until) {
+			now := d.Now()
+			wait = max(time.Second, until.Until(now).Sub(now))
+		}
 		if l := d.Limits[p.Platform]; l != nil {
 			l.Pause(wait)
 		}
+		d.savePause(ctx, p.Platform, wait)
 		return jobs.Snooze(wait)
 	case platform.Revoked:
 		return d.finish(ctx, p, models.PresaveRevoked, fmt.Sprintf(ReasonRevoked, name), err)
@@ -180,6 +190,9 @@ func (d *Deliverer) outcome(ctx context.Context, job jobs.Job, p *models.Presave
 	case platform.NotAllowed:
 		return d.fail(ctx, p, fmt.Sprintf(ReasonNotAllowed, name), err)
 	case platform.NotFound:
+		if perr != nil && perr.Message == msgNoVideo {
+			return d.fail(ctx, p, fmt.Sprintf(ReasonNoVideo, name), err)
+		}
 		return d.fail(ctx, p, fmt.Sprintf(ReasonNotFound, name), err)
 	case platform.Permanent:
 		return d.fail(ctx, p, fmt.Sprintf(ReasonPermanent, name, msg), err)
@@ -217,6 +230,9 @@ func (d *Deliverer) resolve(ctx context.Context, l *models.Link, c platform.Clie
 	key := strconv.FormatInt(l.ID, 10) + "/" + c.Key() + "/" + l.SourceKind + ":" + l.SourceValue
 	if v, ok := d.items.Load(key); ok {
 		return v.([]string), nil
+	}
+	if fu, ok := c.(fromURL); ok {
+		return d.itemsFromURL(ctx, l, c.Key(), fu)
 	}
 	var items []string
 	switch {

@@ -37,6 +37,7 @@ import (
 	"github.com/dropday/dropday/internal/platform/registry"
 	"github.com/dropday/dropday/internal/platform/spotify/spotifytest"
 	"github.com/dropday/dropday/internal/platform/tidal/tidaltest"
+	"github.com/dropday/dropday/internal/platform/youtube/youtubetest"
 	"github.com/dropday/dropday/internal/presave"
 	"github.com/dropday/dropday/internal/release"
 	"github.com/dropday/dropday/internal/store"
@@ -90,6 +91,10 @@ type App struct {
 	Analytics *analytics.Recorder
 	// Fans is the fans' data rights service; call Wait after a "email me a link".
 	Fans *fans.Service
+
+	// YouTube is the Google/YouTube stand-in, when Options.YouTube asked for
+	// one; its tokens and quota day follow Clock.
+	YouTube *youtubetest.Server
 }
 
 // Options tweak New.
@@ -115,6 +120,10 @@ type Options struct {
 	Demo bool
 	// Deliver runs the release engine (workers and scheduler) for the test's lifetime.
 	Deliver bool
+
+	// YouTube starts the Google/YouTube stand-in (auto-consent) and turns on
+	// YouTube Music direct pre-save for it.
+	YouTube bool
 }
 
 // Start is the fixed "now" tests begin at.
@@ -179,6 +188,15 @@ func New(t testing.TB, opts ...Options) *App {
 		env["DROPDAY_TIDAL_CLIENT_SECRET"] = a.Tidal.ClientSecret()
 		env["DROPDAY_TIDAL_AUTH_URL"] = a.Tidal.URL
 		env["DROPDAY_TIDAL_API_URL"] = a.Tidal.URL
+	}
+	if o.YouTube {
+		a.YouTube = youtubetest.New(youtubetest.Options{RedirectURL: a.URL + registry.CallbackPath("youtube_music"), Now: clock.Now})
+		t.Cleanup(a.YouTube.Close)
+		env["DROPDAY_GOOGLE_CLIENT_ID"] = a.YouTube.ClientID()
+		env["DROPDAY_GOOGLE_CLIENT_SECRET"] = a.YouTube.ClientSecret()
+		env["DROPDAY_GOOGLE_AUTH_URL"] = a.YouTube.URL + youtubetest.AuthPath
+		env["DROPDAY_GOOGLE_TOKEN_URL"] = a.YouTube.URL + youtubetest.TokenPath
+		env["DROPDAY_YOUTUBE_API_URL"] = a.YouTube.URL
 	}
 	for k, v := range o.Env {
 		env[k] = v

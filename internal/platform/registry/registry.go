@@ -11,6 +11,7 @@ import (
 	"github.com/dropday/dropday/internal/platform/deezer"
 	"github.com/dropday/dropday/internal/platform/spotify"
 	"github.com/dropday/dropday/internal/platform/tidal"
+	"github.com/dropday/dropday/internal/platform/youtube"
 )
 
 // CallbackPath is where a platform's consent screen sends the fan back.
@@ -38,6 +39,17 @@ func New(cfg *config.Config, hc *http.Client) map[string]platform.Client {
 			RedirectURL:  cfg.URL(CallbackPath(spotify.Key)),
 			AccountsURL:  cfg.Spotify.AccountsURL,
 			APIURL:       cfg.Spotify.APIURL,
+			HTTPClient:   hc,
+		})
+	}
+	if cfg.YouTube.Enabled() {
+		out[youtube.Key] = youtube.New(youtube.Config{
+			ClientID:     cfg.YouTube.ClientID,
+			ClientSecret: cfg.YouTube.ClientSecret,
+			RedirectURL:  cfg.URL(CallbackPath(youtube.Key)),
+			AuthURL:      cfg.YouTube.AuthURL,
+			TokenURL:     cfg.YouTube.TokenURL,
+			APIURL:       cfg.YouTube.APIURL,
 			HTTPClient:   hc,
 		})
 	}
@@ -84,6 +96,10 @@ func CatalogsWithClock(cfg *config.Config, clients map[string]platform.Client, h
 		})
 	}
 	for k, c := range clients {
+		// A client without a look-up by code (YouTube) is not a catalog.
+		if nc, ok := c.(interface{ NoCatalog() bool }); ok && nc.NoCatalog() {
+			continue
+		}
 		out[k] = c
 	}
 	return out
