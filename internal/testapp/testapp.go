@@ -173,12 +173,14 @@ func New(t testing.TB, opts ...Options) *App {
 		env["DROPDAY_DEEZER_API_URL"] = a.Deezer.URL
 	}
 	if o.Tidal {
-		a.Tidal = tidaltest.New(tidaltest.Options{Now: clock.Now})
+		// Configured is direct too (one TIDAL app does look-ups and consent).
+		a.Tidal = tidaltest.New(tidaltest.Options{Now: clock.Now, RedirectURL: a.URL + registry.CallbackPath("tidal")})
 		t.Cleanup(a.Tidal.Close)
 		env["DROPDAY_TIDAL_CLIENT_ID"] = a.Tidal.ClientID()
 		env["DROPDAY_TIDAL_CLIENT_SECRET"] = a.Tidal.ClientSecret()
 		env["DROPDAY_TIDAL_AUTH_URL"] = a.Tidal.URL
 		env["DROPDAY_TIDAL_API_URL"] = a.Tidal.URL
+		env["DROPDAY_TIDAL_LOGIN_URL"] = a.Tidal.URL
 	}
 	for k, v := range o.Env {
 		env[k] = v
