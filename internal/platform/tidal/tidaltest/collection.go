@@ -253,3 +253,11 @@ func (s *Server) existsLocked(typ, id string, now time.Time) bool {
 	}
 	return false
 }
+
+// AddToCollection puts item ("albums:ID" or "tracks:ID") into user's
+// collection, as if the fan had added it in TIDAL's app.
+func (s *Server) AddToCollection(user, item string) {
+	s.mu.Lock()
+	s.coll.items[user] = append(s.coll.items[user], Added{Item: item, At: s.Now()})
+	s.mu.Unlock()
+}

@@ -466,3 +466,18 @@ func challengeOf(verifier string) string {
 	sum := sha256.Sum256([]byte(verifier))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
+
+// IssuedTokens are every access and refresh token handed out so far, for
+// tests that check no secret reached a log.
+func (s *Server) IssuedTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for k := range s.tokens {
+		out = append(out, k)
+	}
+	for k := range s.oauth.refresh {
+		out = append(out, k)
+	}
+	return out
+}
