@@ -90,6 +90,8 @@ type App struct {
 	Analytics *analytics.Recorder
 	// Fans is the fans' data rights service; call Wait after a "email me a link".
 	Fans *fans.Service
+
+	dbURL, dataDir string // for Options.Restart
 }
 
 // Options tweak New.
@@ -115,6 +117,10 @@ type Options struct {
 	Demo bool
 	// Deliver runs the release engine (workers and scheduler) for the test's lifetime.
 	Deliver bool
+	// Restart runs this dropday on the database, data directory and clock of
+	// an app started earlier in the test (Postgres is taken from it), as an
+	// operator restarting with a changed configuration.
+	Restart *App
 }
 
 // Start is the fixed "now" tests begin at.
@@ -129,14 +135,20 @@ func New(t testing.TB, opts ...Options) *App {
 	}
 	var db *bun.DB
 	var dbURL string
-	if o.Postgres {
+	switch {
+	case o.Restart != nil:
+		db, dbURL = o.Restart.DB, o.Restart.dbURL
+	case o.Postgres:
 		db, dbURL = testdb.Postgres(t)
-	} else {
+	default:
 		db, dbURL = testdb.SQLite(t)
 	}
 	dataDir := t.TempDir()
 	clock := &Clock{t: Start}
-	a := &App{T: t, DB: db, Clock: clock}
+	if o.Restart != nil {
+		dataDir, clock = o.Restart.dataDir, o.Restart.Clock
+	}
+	a := &App{T: t, DB: db, Clock: clock, dbURL: dbURL, dataDir: dataDir}
 	// The handler is set after the listener exists, because the base URL is the listener's.
 	var h http.Handler
 	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
