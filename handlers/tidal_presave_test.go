@@ -135,6 +135,20 @@ func tidalWaitState(t *testing.T, app *testapp.App, id int64, state string) *mod
 	return p
 }
 
+// tidalNoSecrets fails when the client secret or any token the stand-in
+// issued is in the captured logs.
+func tidalNoSecrets(t *testing.T, app *testapp.App, logs *bytes.Buffer) {
+	t.Helper()
+	if logs.Len() == 0 {
+		t.Fatal("no logs captured")
+	}
+	for _, s := range append(app.Tidal.IssuedTokens(), app.Tidal.ClientSecret()) {
+		if s == "" || strings.Contains(logs.String(), s) {
+			t.Errorf("a secret (%d chars) is in the logs", len(s))
+		}
+	}
+}
+
 func TestTidalPresaveFlow(t *testing.T) {
 	for _, pg := range []bool{false, true} {
 		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[pg], func(t *testing.T) {
@@ -241,7 +255,8 @@ func TestTidalDuplicateIsDelivered(t *testing.T) {
 // after it): the retry sends the same Idempotency-Key and TIDAL replays its
 // first answer; the track is added once, not twice, and no 409 is needed.
 func TestTidalRetryReplaysIdempotencyKey(t *testing.T) {
-	app, l := tidalFixture(t, testapp.Options{Deliver: true})
+	var logs bytes.Buffer
+	app, l := tidalFixture(t, testapp.Options{Deliver: true, Log: &logs})
 	p := tidalPresave(t, app, "4711")
 	app.Tidal.LoseAnswers(1)
 	tidalReleaseDay(t, app, l)
@@ -257,12 +272,14 @@ func TestTidalRetryReplaysIdempotencyKey(t *testing.T) {
 		t.Fatalf("replays %d, adds %d, duplicates %d, mismatches %d, collection %v",
 			app.Tidal.Replays(), app.Tidal.Adds(), app.Tidal.Duplicates(), app.Tidal.KeyMismatches(), app.Tidal.Collection("4711"))
 	}
+	tidalNoSecrets(t, app, &logs)
 }
 
 // 429: the delivery snoozes (no attempt spent, the fan's pre-save untouched)
 // until Retry-After has passed, then delivers.
 func TestTidalRateLimitedSnoozesThenDelivers(t *testing.T) {
-	app, l := tidalFixture(t, testapp.Options{Deliver: true})
+	var logs bytes.Buffer
+	app, l := tidalFixture(t, testapp.Options{Deliver: true, Log: &logs})
 	p := tidalPresave(t, app, "4711")
 	app.Tidal.FailNext(1, standin.Fault{Endpoint: tidaltest.EndpointCollection, Status: http.StatusTooManyRequests, RetryAfter: 120})
 	tidalReleaseDay(t, app, l)
@@ -286,12 +303,14 @@ func TestTidalRateLimitedSnoozesThenDelivers(t *testing.T) {
 	if len(app.Tidal.Collection("4711")) != 1 {
 		t.Fatalf("collection after the wait: %v", app.Tidal.Collection("4711"))
 	}
+	tidalNoSecrets(t, app, &logs)
 }
 
 // The fan removed dropday in TIDAL's settings: the refresh gets invalid_grant
 // and the pre-save ends "revoked", with a reason the artist reads.
 func TestTidalRevokedFails(t *testing.T) {
-	app, l := tidalFixture(t, testapp.Options{Deliver: true})
+	var logs bytes.Buffer
+	app, l := tidalFixture(t, testapp.Options{Deliver: true, Log: &logs})
 	p := tidalPresave(t, app, "4711")
 	app.Tidal.RevokeUser("4711")
 	tidalReleaseDay(t, app, l)
@@ -299,6 +318,7 @@ func TestTidalRevokedFails(t *testing.T) {
 	if got.Credential != nil || !strings.Contains(got.LastError, "removed dropday's access on TIDAL") || len(app.Tidal.Collection("4711")) != 0 {
 		t.Fatalf("revoked: %+v", got)
 	}
+	tidalNoSecrets(t, app, &logs)
 }
 
 // TIDAL rotates the refresh token: the new one is stored before the save, so
@@ -327,7 +347,8 @@ func TestTidalRotatedRefreshTokenIsStored(t *testing.T) {
 // TIDAL refuses the access token it just issued (401): the deliverer
 // refreshes once more and saves.
 func TestTidalUnauthorizedRefreshesOnce(t *testing.T) {
-	app, l := tidalFixture(t, testapp.Options{Deliver: true})
+	var logs bytes.Buffer
+	app, l := tidalFixture(t, testapp.Options{Deliver: true, Log: &logs})
 	p := tidalPresave(t, app, "4711")
 	app.Tidal.FailNext(1, standin.Fault{Endpoint: tidaltest.EndpointCollection, Status: http.StatusUnauthorized})
 	tidalReleaseDay(t, app, l)
@@ -341,4 +362,5 @@ func TestTidalUnauthorizedRefreshesOnce(t *testing.T) {
 	if refreshes != 2 || len(app.Tidal.Collection("4711")) != 1 {
 		t.Fatalf("refreshes %d, collection %v", refreshes, app.Tidal.Collection("4711"))
 	}
+	tidalNoSecrets(t, app, &logs)
 }
