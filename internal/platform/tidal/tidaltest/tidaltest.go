@@ -290,7 +290,11 @@ func (s *Server) serveFault(w http.ResponseWriter, ep string, f standin.Fault) {
 		writeJSON(w, st, "application/json", map[string]any{"error": "server_error", "error_description": http.StatusText(st), "status": st})
 		return
 	}
-	writeErrors(w, st, "", http.StatusText(st))
+	detail := http.StatusText(st)
+	if st == http.StatusTooManyRequests {
+		detail = "Rate limit exceeded" // TIDAL's words (PLATFORMS.md §4)
+	}
+	writeErrors(w, st, "", detail)
 }
 
 func writeJSON(w http.ResponseWriter, status int, ctype string, v any) {
