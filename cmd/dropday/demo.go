@@ -88,7 +88,7 @@ func demoCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, args []s
   minutes late).
 
   Fan page     %s
-               (releases at %s, in %s: pre-save on Spotify or YouTube Music, or leave an email)
+               (releases at %s, in %s: pre-save on Spotify, TIDAL or YouTube Music, or leave an email)
   Admin panel  %s
                email %s   password %s
   Email        the release-day email goes to everyone who signed up, at the release;
@@ -122,7 +122,12 @@ func startCatalogStandIns(cfg *config.Config) (demo.StandIns, func(), error) {
 		return "http://" + ln.Addr().String(), nil
 	}
 	s := demo.StandIns{Apple: appletest.NewHandler(appletest.Options{}), Deezer: deezertest.NewHandler(deezertest.Options{}),
-		Tidal: tidaltest.NewHandler(tidaltest.Options{})}
+		// TIDAL is direct in the demo: its stand-in shows a consent page with a few fake fans.
+		Tidal: tidaltest.NewHandler(tidaltest.Options{RedirectURL: cfg.URL(registry.CallbackPath("tidal")), ConsentPage: true,
+			Users: []tidaltest.User{
+				{ID: "190211", Username: "Robin (shares email)", Email: "robin@example.com"},
+				{ID: "190212", Username: "Kim", Email: "kim@example.com"},
+			}})}
 	var err error
 	if s.Apple.URL, err = listen(s.Apple); err != nil {
 		stop()
@@ -143,6 +148,7 @@ func startCatalogStandIns(cfg *config.Config) (demo.StandIns, func(), error) {
 	}
 	cfg.Apple = config.Apple{TeamID: s.Apple.TeamID(), KeyID: s.Apple.KeyID(), PrivateKey: key, APIURL: s.Apple.URL, Storefront: "us"}
 	cfg.Deezer = config.Deezer{APIURL: s.Deezer.URL, Catalog: true}
-	cfg.Tidal = config.Tidal{ClientID: s.Tidal.ClientID(), ClientSecret: s.Tidal.ClientSecret(), AuthURL: s.Tidal.URL, APIURL: s.Tidal.URL, Country: "US"}
+	cfg.Tidal = config.Tidal{ClientID: s.Tidal.ClientID(), ClientSecret: s.Tidal.ClientSecret(), AuthURL: s.Tidal.URL, APIURL: s.Tidal.URL,
+		LoginURL: s.Tidal.URL, Country: "US", Rate: cfg.Tidal.Rate}
 	return s, stop, nil
 }

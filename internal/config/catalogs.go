@@ -69,7 +69,13 @@ func loadCatalogs(c *Config, getenv func(string) string, def func(string) string
 		ClientSecret: strings.TrimSpace(getenv("DROPDAY_TIDAL_CLIENT_SECRET")),
 		AuthURL:      httpURL("DROPDAY_TIDAL_AUTH_URL"),
 		APIURL:       httpURL("DROPDAY_TIDAL_API_URL"),
+		LoginURL:     httpURL("DROPDAY_TIDAL_LOGIN_URL"),
 		Country:      strings.ToUpper(def("DROPDAY_TIDAL_COUNTRY")),
+	}
+	if r, err := strconv.ParseFloat(def("DROPDAY_TIDAL_RATE"), 64); err != nil || r <= 0 {
+		bad("DROPDAY_TIDAL_RATE", "%q must be a number of calls per second above 0", def("DROPDAY_TIDAL_RATE"))
+	} else {
+		c.Tidal.Rate = r
 	}
 	if c.Tidal.ClientID != "" && c.Tidal.ClientSecret == "" {
 		bad("DROPDAY_TIDAL_CLIENT_SECRET", "is required when DROPDAY_TIDAL_CLIENT_ID is set")

@@ -105,16 +105,22 @@ type Deezer struct {
 	Catalog bool
 }
 
-// Tidal is the operator's TIDAL app, whose client-credentials token serves
-// catalog look-ups. Without a client id TIDAL is not looked up.
+// Tidal is the operator's TIDAL app: its client-credentials token serves
+// catalog look-ups, and the same app's authorization-code flow (PKCE) direct
+// pre-save. Without a client id TIDAL is neither looked up nor direct (email
+// signup on every landing page).
 type Tidal struct {
 	ClientID, ClientSecret string
 	AuthURL, APIURL        string
+	// LoginURL serves the fans' consent page (/authorize).
+	LoginURL string
 	// Country is the countryCode of look-ups ("US").
 	Country string
+	// Rate paces saves into fans' collections (calls per second, shared by all workers).
+	Rate float64
 }
 
-// Enabled tells whether TIDAL look-ups are configured.
+// Enabled tells whether TIDAL is configured: look-ups and direct pre-save.
 func (t Tidal) Enabled() bool { return t.ClientID != "" }
 
 // Mail is how dropday sends email.
@@ -170,10 +176,12 @@ var Vars = []Var{
 	{"DROPDAY_APPLE_STOREFRONT", "us", "the Apple Music storefront (two-letter country) releases are looked up in"},
 	{"DROPDAY_DEEZER_CATALOG", "true", "look releases up on Deezer (needs no account); false switches it off"},
 	{"DROPDAY_DEEZER_API_URL", "https://api.deezer.com", "Deezer's API (a stand-in in tests and the demo)"},
-	{"DROPDAY_TIDAL_CLIENT_ID", "", "your TIDAL app's client id; with the secret it turns on TIDAL look-ups"},
+	{"DROPDAY_TIDAL_CLIENT_ID", "", "your TIDAL app's client id; with the secret it turns on TIDAL look-ups and direct pre-save on every link (register BASE_URL/oauth/tidal/callback as its redirect URI, scopes collection.write and user.read)"},
 	{"DROPDAY_TIDAL_CLIENT_SECRET", "", "your TIDAL app's client secret"},
 	{"DROPDAY_TIDAL_AUTH_URL", "https://auth.tidal.com", "TIDAL's token service (a stand-in in tests and the demo)"},
 	{"DROPDAY_TIDAL_API_URL", "https://openapi.tidal.com", "TIDAL's API (a stand-in in tests and the demo)"},
+	{"DROPDAY_TIDAL_LOGIN_URL", "https://login.tidal.com", "TIDAL's login service, where fans consent (a stand-in in tests and the demo)"},
+	{"DROPDAY_TIDAL_RATE", "10", "TIDAL saves per second from this instance (all workers share it; TIDAL publishes no limit); a 429 pauses every worker"},
 	{"DROPDAY_TIDAL_COUNTRY", "US", "the country (two letters) releases are looked up in on TIDAL"},
 	{"DROPDAY_GOOGLE_CLIENT_ID", "", "your Google OAuth client id (YouTube Data API enabled); empty keeps YouTube Music in email-signup mode"},
 	{"DROPDAY_GOOGLE_CLIENT_SECRET", "", "your Google OAuth client secret"},

@@ -127,10 +127,37 @@ func (d *Deliverer) Work(ctx context.Context, job jobs.Job) error {
 	if err := d.wait(ctx, p.Platform); err != nil {
 		return err
 	}
-	if err := c.Save(ctx, tok.AccessToken, items); err != nil {
+	if err := d.save(ctx, c, p, tok, items); err != nil {
 		return d.outcome(ctx, job, p, name, err)
 	}
 	return d.markDelivered(ctx, p.ID)
+}
+
+// save calls the platform's Save, named for this pre-save (platform.SaveID:
+// a platform with idempotency keys replays a crashed run's answer). A
+// platform refusing the access token it just issued (AuthExpired from Save:
+// a 401) gets one more refresh before the pre-save fails; a grant revoked
+// meanwhile then shows as revoked.
+func (d *Deliverer) save(ctx context.Context, c platform.Client, p *models.Presave, tok platform.Token, items []string) error {
+	ctx = platform.WithSaveID(ctx, "presave-"+strconv.FormatInt(p.ID, 10))
+	err := c.Save(ctx, tok.AccessToken, items)
+	if platform.KindOf(err) != platform.AuthExpired {
+		return err
+	}
+	again, rerr := c.Refresh(ctx, tok.RefreshToken)
+	if rerr != nil {
+		return rerr
+	}
+	if again.RefreshToken != "" && again.RefreshToken != tok.RefreshToken {
+		cur, err := store.PresaveByID(ctx, d.DB, p.ID)
+		if err != nil {
+			return err
+		}
+		if err := presave.StoreRotated(ctx, d.DB, d.Vault, p.ID, cur.Credential, again.RefreshToken); err != nil {
+			return err
+		}
+	}
+	return c.Save(ctx, again.AccessToken, items)
 }
 
 // markDelivered records a delivery, grouped with other workers' into one commit.

@@ -49,6 +49,8 @@ func NewEngine(cfg *config.Config, db *bun.DB, k *vault.Keyring, clients map[str
 		Limits: map[string]*pace.Limiter{"spotify": pace.NewLimiter(cfg.SpotifyRate, nil)}}
 	// YouTube's pause is the quota's day, dated by the engine's clock.
 	d.Limits["youtube_music"] = pace.NewLimiter(cfg.YouTube.Rate, now)
+	// TIDAL's pause after a 429 is judged by the engine's clock (tests inject one).
+	d.Limits["tidal"] = pace.NewLimiter(cfg.Tidal.Rate, now)
 	r := &jobs.Runner{Queue: q, Handlers: map[string]jobs.HandlerFunc{KindDeliver: d.Work,
 		resolve.KindCheck: res.WorkCheck, resolve.KindAlert: res.WorkAlert},
 		Concurrency: cfg.Workers, Log: log,

@@ -95,6 +95,7 @@ type App struct {
 	// YouTube is the Google/YouTube stand-in, when Options.YouTube asked for
 	// one; its tokens and quota day follow Clock.
 	YouTube *youtubetest.Server
+	dbURL, dataDir string // for Options.Restart
 }
 
 // Options tweak New.
@@ -124,6 +125,10 @@ type Options struct {
 	// YouTube starts the Google/YouTube stand-in (auto-consent) and turns on
 	// YouTube Music direct pre-save for it.
 	YouTube bool
+	// Restart runs this dropday on the database, data directory and clock of
+	// an app started earlier in the test (Postgres is taken from it), as an
+	// operator restarting with a changed configuration.
+	Restart *App
 }
 
 // Start is the fixed "now" tests begin at.
@@ -138,14 +143,20 @@ func New(t testing.TB, opts ...Options) *App {
 	}
 	var db *bun.DB
 	var dbURL string
-	if o.Postgres {
+	switch {
+	case o.Restart != nil:
+		db, dbURL = o.Restart.DB, o.Restart.dbURL
+	case o.Postgres:
 		db, dbURL = testdb.Postgres(t)
-	} else {
+	default:
 		db, dbURL = testdb.SQLite(t)
 	}
 	dataDir := t.TempDir()
 	clock := &Clock{t: Start}
-	a := &App{T: t, DB: db, Clock: clock}
+	if o.Restart != nil {
+		dataDir, clock = o.Restart.dataDir, o.Restart.Clock
+	}
+	a := &App{T: t, DB: db, Clock: clock, dbURL: dbURL, dataDir: dataDir}
 	// The handler is set after the listener exists, because the base URL is the listener's.
 	var h http.Handler
 	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
@@ -182,12 +193,14 @@ func New(t testing.TB, opts ...Options) *App {
 		env["DROPDAY_DEEZER_API_URL"] = a.Deezer.URL
 	}
 	if o.Tidal {
-		a.Tidal = tidaltest.New(tidaltest.Options{Now: clock.Now})
+		// Configured is direct too (one TIDAL app does look-ups and consent).
+		a.Tidal = tidaltest.New(tidaltest.Options{Now: clock.Now, RedirectURL: a.URL + registry.CallbackPath("tidal")})
 		t.Cleanup(a.Tidal.Close)
 		env["DROPDAY_TIDAL_CLIENT_ID"] = a.Tidal.ClientID()
 		env["DROPDAY_TIDAL_CLIENT_SECRET"] = a.Tidal.ClientSecret()
 		env["DROPDAY_TIDAL_AUTH_URL"] = a.Tidal.URL
 		env["DROPDAY_TIDAL_API_URL"] = a.Tidal.URL
+		env["DROPDAY_TIDAL_LOGIN_URL"] = a.Tidal.URL
 	}
 	if o.YouTube {
 		a.YouTube = youtubetest.New(youtubetest.Options{RedirectURL: a.URL + registry.CallbackPath("youtube_music"), Now: clock.Now})

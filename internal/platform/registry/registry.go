@@ -53,6 +53,20 @@ func New(cfg *config.Config, hc *http.Client) map[string]platform.Client {
 			HTTPClient:   hc,
 		})
 	}
+	if cfg.Tidal.Enabled() {
+		// One TIDAL app does both: catalog look-ups (client credentials) and
+		// the fans' consent (authorization code with PKCE).
+		out[tidal.Key] = tidal.New(tidal.Config{
+			ClientID:     cfg.Tidal.ClientID,
+			ClientSecret: cfg.Tidal.ClientSecret,
+			AuthURL:      cfg.Tidal.AuthURL,
+			APIURL:       cfg.Tidal.APIURL,
+			LoginURL:     cfg.Tidal.LoginURL,
+			RedirectURL:  cfg.URL(CallbackPath(tidal.Key)),
+			Country:      cfg.Tidal.Country,
+			HTTPClient:   hc,
+		})
+	}
 	return out
 }
 

@@ -1,8 +1,10 @@
-// Package tidal is dropday's client for TIDAL's catalog look-ups (tracks by
+// Package tidal is dropday's client for TIDAL: catalog look-ups (tracks by
 // ISRC, albums by barcode) through the JSON:API at openapi.tidal.com/v2, with
 // an app token from the client-credentials grant, cached until shortly
-// before it expires. Every failure is a *platform.Error; the client secret
-// and tokens never appear in one.
+// before it expires; and direct pre-save (user.go): the fan's OAuth 2.1
+// consent with PKCE, their profile, and adding the release to their
+// collection. One TIDAL app (client id and secret) serves both. Every
+// failure is a *platform.Error; the client secret and tokens never appear in one.
 package tidal
 
 import (
@@ -48,6 +50,10 @@ type Config struct {
 	ClientID, ClientSecret string
 	// AuthURL serves /v1/oauth2/token (default https://auth.tidal.com).
 	AuthURL string
+	// LoginURL serves /authorize, the fan's consent page (default https://login.tidal.com).
+	LoginURL string
+	// RedirectURL is dropday's callback, registered with the TIDAL app.
+	RedirectURL string
 	// APIURL serves /v2/... (default https://openapi.tidal.com).
 	APIURL string
 	// Country is the countryCode of every look-up (default US).
@@ -68,7 +74,7 @@ type Client struct {
 	token *oauth2.Token
 }
 
-var _ platform.Catalog = (*Client)(nil)
+var _ platform.Client = (*Client)(nil)
 
 // New returns a client for cfg.
 func New(cfg Config) *Client {
@@ -78,6 +84,10 @@ func New(cfg Config) *Client {
 	if cfg.APIURL == "" {
 		cfg.APIURL = "https://openapi.tidal.com"
 	}
+	if cfg.LoginURL == "" {
+		cfg.LoginURL = "https://login.tidal.com"
+	}
+	cfg.LoginURL = strings.TrimRight(cfg.LoginURL, "/")
 	if cfg.Country == "" {
 		cfg.Country = "US"
 	}

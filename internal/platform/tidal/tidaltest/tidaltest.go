@@ -1,8 +1,11 @@
-// Package tidaltest is a local stand-in for TIDAL's client-credentials token
-// endpoint and its JSON:API catalog look-ups, for tests and `dropday demo`
-// (wire details: /work/shared/PLATFORMS.md §4). One base URL serves both
-// POST /v1/oauth2/token (as auth.tidal.com) and GET /v2/tracks and
-// /v2/albums (as openapi.tidal.com).
+// Package tidaltest is a local stand-in for TIDAL, for tests and `dropday
+// demo` (wire details: /work/shared/PLATFORMS.md §4). One base URL serves
+// GET/POST /authorize (the fan's consent page, as login.tidal.com), POST
+// /v1/oauth2/token (client credentials, authorization code with PKCE S256,
+// refresh; as auth.tidal.com), and the JSON:API as openapi.tidal.com: the
+// catalog look-ups GET /v2/tracks and /v2/albums, GET /v2/users/me, and the
+// collections /v2/userCollection{Albums,Tracks}/me/relationships/items
+// (oauth.go, collection.go).
 //
 // The API checks the bearer token the token endpoint issued (and its expiry
 // on the settable clock), requires countryCode, answers JSON:API documents
@@ -29,11 +32,14 @@ import (
 
 // Endpoint names used by the counters (Requests) and Fault.Endpoint.
 const (
-	EndpointToken  = "token"
-	EndpointTracks = "tracks"
-	EndpointAlbums = "albums"
-	EndpointPage   = "page" // listen pages and covers
-	EndpointOther  = "other"
+	EndpointAuthorize  = "authorize"
+	EndpointToken      = "token"
+	EndpointTracks     = "tracks"
+	EndpointAlbums     = "albums"
+	EndpointMe         = "me"
+	EndpointCollection = "collection" // the collection adds (albums and tracks)
+	EndpointPage       = "page"       // listen pages and covers
+	EndpointOther      = "other"
 )
 
 // Defaults for Options left empty.
@@ -49,6 +55,16 @@ type Options struct {
 	ClientID     string        // default DefaultClientID
 	ClientSecret string        // default DefaultClientSecret
 	TokenTTL     time.Duration // default DefaultTokenTTL
+	// RedirectURL is the one registered redirect URI; /authorize and the
+	// code exchange refuse any other. Empty accepts any.
+	RedirectURL string
+	// AppName is shown on the consent page (default "dropday").
+	AppName string
+	// Users are the fake accounts (default one user, "fan1").
+	Users []User
+	// ConsentPage shows an HTML consent page at /authorize instead of
+	// consenting at once as the current user (auto-consent, for tests).
+	ConsentPage bool
 	// Now is the clock for visibility, token expiry and the rate window (default time.Now).
 	Now func() time.Time
 }
@@ -95,8 +111,10 @@ type Server struct {
 	mu      sync.Mutex
 	tracks  []*entry[Track]
 	albums  []*entry[Album]
-	tokens  map[string]time.Time // access token → expiry
+	tokens  map[string]*access // access token → its expiry and grant
 	issued  int
+	oauth   oauthState
+	coll    collections
 	rate    standin.Window
 	sent429 int
 }
@@ -120,8 +138,16 @@ func NewHandler(opts Options) *Server {
 	if opts.TokenTTL <= 0 {
 		opts.TokenTTL = DefaultTokenTTL
 	}
-	s := &Server{opts: opts, tokens: map[string]time.Time{}, rate: standin.Window{Span: time.Second}}
+	if opts.AppName == "" {
+		opts.AppName = "dropday"
+	}
+	if len(opts.Users) == 0 {
+		opts.Users = []User{{ID: "fan1", Username: "Fan One", Email: "fan1@example.test"}}
+	}
+	s := &Server{opts: opts, tokens: map[string]*access{}, rate: standin.Window{Span: time.Second}}
 	s.Init(opts.Now)
+	s.initOAuth()
+	s.coll.init()
 	return s
 }
 
@@ -188,8 +214,14 @@ func (s *Server) RateLimited() int {
 
 func endpointOf(p string) string {
 	switch {
+	case p == "/authorize":
+		return EndpointAuthorize
 	case p == "/v1/oauth2/token":
 		return EndpointToken
+	case p == "/v2/users/me":
+		return EndpointMe
+	case collectionPath(p) != "":
+		return EndpointCollection
 	case p == "/v2/tracks":
 		return EndpointTracks
 	case p == "/v2/albums":
@@ -205,12 +237,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ep := endpointOf(r.URL.Path)
 	s.Serve(w, r, ep, func(w http.ResponseWriter, f standin.Fault) { s.serveFault(w, ep, f) }, func(w http.ResponseWriter) {
 		switch ep {
+		case EndpointAuthorize:
+			s.handleAuthorize(w, r)
 		case EndpointToken:
 			s.handleToken(w, r)
 		case EndpointPage:
 			s.servePage(w, r)
-		case EndpointTracks, EndpointAlbums:
-			if !s.authenticate(w, r) {
+		case EndpointTracks, EndpointAlbums, EndpointMe, EndpointCollection:
+			a := s.authenticate(w, r)
+			if a == nil {
 				return
 			}
 			s.mu.Lock()
@@ -224,7 +259,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeErrors(w, http.StatusTooManyRequests, "", "Rate limit exceeded")
 				return
 			}
-			s.serveCatalog(w, r, ep)
+			switch ep {
+			case EndpointMe:
+				s.serveMe(w, a)
+			case EndpointCollection:
+				s.serveCollection(w, r, a)
+			default:
+				s.serveCatalog(w, r, ep)
+			}
 		default:
 			writeErrors(w, http.StatusNotFound, "NOT_FOUND", "No such resource on this stand-in")
 		}
@@ -248,7 +290,11 @@ func (s *Server) serveFault(w http.ResponseWriter, ep string, f standin.Fault) {
 		writeJSON(w, st, "application/json", map[string]any{"error": "server_error", "error_description": http.StatusText(st), "status": st})
 		return
 	}
-	writeErrors(w, st, "", http.StatusText(st))
+	detail := http.StatusText(st)
+	if st == http.StatusTooManyRequests {
+		detail = "Rate limit exceeded" // TIDAL's words (PLATFORMS.md §4)
+	}
+	writeErrors(w, st, "", detail)
 }
 
 func writeJSON(w http.ResponseWriter, status int, ctype string, v any) {
@@ -272,52 +318,20 @@ func randomToken(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// handleToken is the client-credentials grant: Basic or form credentials.
-func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
-	tokenErr := func(status int, code, desc string, sub int) {
-		writeJSON(w, status, "application/json", map[string]any{"error": code, "error_description": desc, "status": status, "sub_status": sub})
-	}
-	if r.Method != http.MethodPost {
-		tokenErr(http.StatusMethodNotAllowed, "invalid_request", "POST only", 1001)
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		tokenErr(http.StatusBadRequest, "invalid_request", "unreadable form", 1001)
-		return
-	}
-	id, secret, ok := r.BasicAuth()
-	if !ok {
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-	}
-	if r.PostForm.Get("grant_type") != "client_credentials" {
-		tokenErr(http.StatusBadRequest, "unsupported_grant_type", "Only client_credentials is supported by this stand-in", 1003)
-		return
-	}
-	if id != s.opts.ClientID || secret != s.opts.ClientSecret {
-		tokenErr(http.StatusUnauthorized, "invalid_client", "Client authentication failed", 1002)
-		return
-	}
-	tok := randomToken(24)
-	s.mu.Lock()
-	s.tokens[tok] = s.Now().Add(s.opts.TokenTTL)
-	s.issued++
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, "application/json", map[string]any{
-		"access_token": tok, "token_type": "Bearer", "expires_in": int(s.opts.TokenTTL / time.Second), "scope": "",
-	})
-}
-
-func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) bool {
+// authenticate checks the bearer token: an app token (client credentials)
+// or a fan's, not expired on the stand-in's clock and not revoked.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) *access {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	now := s.Now()
 	s.mu.Lock()
-	exp, known := s.tokens[tok]
+	a := s.tokens[tok]
+	valid := ok && a != nil && now.Before(a.expires) && (a.grant == nil || !a.grant.revoked)
 	s.mu.Unlock()
-	if !ok || !known || !now.Before(exp) {
+	if !valid {
 		writeErrors(w, http.StatusUnauthorized, "UNAUTHORIZED", "Invalid or expired access token")
-		return false
+		return nil
 	}
-	return true
+	return a
 }
 
 type rel struct {
