@@ -94,7 +94,7 @@ type App struct {
 
 	// YouTube is the Google/YouTube stand-in, when Options.YouTube asked for
 	// one; its tokens and quota day follow Clock.
-	YouTube *youtubetest.Server
+	YouTube        *youtubetest.Server
 	dbURL, dataDir string // for Options.Restart
 }
 
