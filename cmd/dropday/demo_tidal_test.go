@@ -18,12 +18,12 @@ import (
 func TestDemoTidalDirect(t *testing.T) {
 	addr, out, logs := startDemo(t, "-release-in", "5s")
 	m := regexp.MustCompile(`email (\S+)\s+password (\S+)`).FindStringSubmatch(out.String())
-	if m == nil || !strings.Contains(out.String(), "Spotify or TIDAL") {
+	if m == nil || !strings.Contains(out.String(), "pre-save on Spotify, TIDAL") {
 		t.Fatalf("demo output:\n%s", out.String())
 	}
 	base := "http://" + addr
 	jar, _ := cookiejar.New(nil)
-	fan := &http.Client{Jar: jar, Timeout: 10 * time.Second, Transport: browserUA{http.DefaultTransport}}
+	fan := &http.Client{Jar: jar, Timeout: time.Minute, Transport: browserUA{http.DefaultTransport}}
 	page := func() string {
 		res, err := fan.Get(base + "/night-drive")
 		if err != nil {
@@ -46,7 +46,7 @@ func TestDemoTidalDirect(t *testing.T) {
 	}
 	// Robin saves on the smart link: delivered at once.
 	jar2, _ := cookiejar.New(nil)
-	robin := &http.Client{Jar: jar2, Timeout: 10 * time.Second, Transport: browserUA{http.DefaultTransport}}
+	robin := &http.Client{Jar: jar2, Timeout: time.Minute, Transport: browserUA{http.DefaultTransport}}
 	demoTidalConsent(t, robin, addr, "190211")
 	admin, _ := demoAdmin(t, addr, m[1], m[2])
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {

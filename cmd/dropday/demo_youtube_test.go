@@ -23,7 +23,7 @@ func TestDemoYouTubeMusic(t *testing.T) {
 	}
 	base := "http://" + addr
 	jar, _ := cookiejar.New(nil)
-	fan := &http.Client{Jar: jar, Timeout: 10 * time.Second, Transport: browserUA{http.DefaultTransport}}
+	fan := &http.Client{Jar: jar, Timeout: time.Minute, Transport: browserUA{http.DefaultTransport}}
 	res, err := fan.PostForm(base+"/night-drive/presave/youtube_music", url.Values{"email_opt_in": {"1"}})
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +63,7 @@ func TestDemoYouTubeMusic(t *testing.T) {
 			t.Fatalf("the YouTube Music pre-save was not delivered:\n%s", logs.String())
 		}
 	}
-	noFollow := &http.Client{Timeout: 10 * time.Second, Transport: browserUA{http.DefaultTransport},
+	noFollow := &http.Client{Timeout: time.Minute, Transport: browserUA{http.DefaultTransport},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err = noFollow.Get(base + "/night-drive/go/youtube_music")
 	if err != nil {
