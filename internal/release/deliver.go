@@ -42,6 +42,13 @@ const (
 	ReasonCredential = "The stored authorization could not be read (key missing or data damaged)."
 )
 
+// reauthorizeReasons replace ReasonExpired for platforms whose grants do
+// not run out after 6 months: their "authorize again" answers mean the
+// token stopped working for a reason the platform does not give.
+var reauthorizeReasons = map[string]string{
+	"deezer": "Deezer no longer accepts the fan's authorization (they may have removed dropday in their Deezer settings); the fan must pre-save again.",
+}
+
 // Deliverer is the handler of KindDeliver jobs.
 type Deliverer struct {
 	DB      *bun.DB
@@ -176,6 +183,9 @@ func (d *Deliverer) outcome(ctx context.Context, job jobs.Job, p *models.Presave
 	case platform.Revoked:
 		return d.finish(ctx, p, models.PresaveRevoked, fmt.Sprintf(ReasonRevoked, name), err)
 	case platform.AuthExpired:
+		if r, ok := reauthorizeReasons[p.Platform]; ok {
+			return d.fail(ctx, p, r, err)
+		}
 		return d.fail(ctx, p, fmt.Sprintf(ReasonExpired, name), err)
 	case platform.NotAllowed:
 		return d.fail(ctx, p, fmt.Sprintf(ReasonNotAllowed, name), err)
