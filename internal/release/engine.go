@@ -48,7 +48,9 @@ func NewEngine(cfg *config.Config, db *bun.DB, k *vault.Keyring, clients map[str
 	d := &Deliverer{DB: db, Vault: k, Clients: clients, Now: now, Log: log, Resolver: res,
 		Limits: map[string]*pace.Limiter{"spotify": pace.NewLimiter(cfg.SpotifyRate, nil)}}
 	if cfg.Deezer.Rate > 0 {
-		d.Limits["deezer"] = pace.NewLimiter(cfg.Deezer.Rate, nil)
+		// Its quota pause (5 s, > the 1 s a worker waits in place) always
+		// snoozes, so it is judged by the engine's clock like the snooze.
+		d.Limits["deezer"] = pace.NewLimiter(cfg.Deezer.Rate, now)
 	}
 	r := &jobs.Runner{Queue: q, Handlers: map[string]jobs.HandlerFunc{KindDeliver: d.Work,
 		resolve.KindCheck: res.WorkCheck, resolve.KindAlert: res.WorkAlert},
