@@ -244,6 +244,12 @@ func (d *Deliverer) resolve(ctx context.Context, l *models.Link, c platform.Clie
 			break
 		}
 		now := d.Now()
+		if d.Resolver != nil && d.Resolver.Looking(l, now) && !now.Before(l.ReleaseAt) &&
+			(err != nil || lp.CheckedAt == nil || lp.CheckedAt.Before(l.ReleaseAt)) {
+			// The release-time check was enqueued with this delivery and has
+			// not answered yet: look again soon, not after the next check.
+			return nil, waitForCheck(firstCheckWait)
+		}
 		if d.Resolver != nil && d.Resolver.Looking(l, now) {
 			// Wake a little after the check, so its answer is in.
 			return nil, waitForCheck(d.Resolver.NextCheck(l, now).Add(checkMargin).Sub(now))
@@ -257,6 +263,10 @@ func (d *Deliverer) resolve(ctx context.Context, l *models.Link, c platform.Clie
 // checkMargin is how long after a scheduled check a waiting delivery looks
 // again: the scheduler ticks every few seconds and a look-up takes a few more.
 const checkMargin = 2 * time.Minute
+
+// firstCheckWait is how long a delivery that ran before the release-time
+// check waits for it.
+const firstCheckWait = 15 * time.Second
 
 // waitForCheck is resolve's "not found yet": snooze this long.
 type waitForCheck time.Duration
