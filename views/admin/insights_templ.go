@@ -456,7 +456,7 @@ func platformsCard(d Insights) templ.Component {
 			templ_7745c5c3_Var13 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "<section class=\"card insight-card\" aria-labelledby=\"platforms-h\" data-testid=\"platforms-card\"><div class=\"chart-head\"><h2 id=\"platforms-h\">Per platform</h2><p class=\"muted\">Pre-saves made in the period and where they stand now · conversion is the platform’s pre-saves + signups ÷ visitors, so the platforms add up to the total</p></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "<section class=\"card insight-card\" aria-labelledby=\"platforms-h\" data-testid=\"platforms-card\"><div class=\"chart-head\"><h2 id=\"platforms-h\">Per platform</h2><p class=\"muted\">The period’s pre-saves and where they stand now · conversion: the platform’s pre-saves + signups ÷ visitors</p></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
