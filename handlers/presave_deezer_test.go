@@ -359,3 +359,33 @@ func TestDeezerDeliveryErrorsIn200(t *testing.T) {
 		})
 	}
 }
+
+// A release Deezer does not list yet (its look-up answers 800) makes the
+// delivery wait without spending an attempt; once a later look-up finds
+// it, the save goes out.
+func TestDeezerDeliveryWaitsUntilFound(t *testing.T) {
+	app, _, l := deezerApp(t, false, nil)
+	app.Deezer.AddAlbum(deezertest.Album{ID: deezerAlbumID, Title: "Night Drive", Artist: "Mara Lune", UPC: deezerUPC}, l.ReleaseAt.Add(90*time.Minute))
+	if k := deezerConsent(t, app, 1001, false); k.final.StatusCode != http.StatusSeeOther {
+		t.Fatalf("consent: %d", k.final.StatusCode)
+	}
+	releaseDay(t, app, l)
+	workJobs(t, app, rel.KindDeliver)
+	j, p := deliverJob(t, app), onlyPresave(t, app)
+	if j.State != jobs.StateAvailable || j.Attempt != 0 || !j.RunAt.After(app.Clock.Now()) || p.State != models.PresavePending {
+		t.Fatalf("not found yet: job %s attempt %d at %v, presave %s %q", j.State, j.Attempt, j.RunAt, p.State, p.LastError)
+	}
+	// T+2h: the look-up finds it (Deezer lists it from T+1h30), the delivery saves it.
+	app.Clock.Set(l.ReleaseAt.Add(2 * time.Hour))
+	if err := app.Release.Resolver.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	workJobs(t, app, resolve.KindCheck)
+	workJobs(t, app, rel.KindDeliver)
+	if got := app.Deezer.SavedBy(1001); len(got) != 1 || got[0] != deezerAlbum {
+		t.Fatalf("library = %v", got)
+	}
+	if p := onlyPresave(t, app); p.State != models.PresaveDelivered {
+		t.Fatalf("presave %s %q", p.State, p.LastError)
+	}
+}
