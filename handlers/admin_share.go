@@ -9,11 +9,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	qrcode "github.com/skip2/go-qrcode"
 	"github.com/uptrace/bun"
 
+	"github.com/dropday/dropday/internal/analytics"
 	"github.com/dropday/dropday/internal/audit"
 	"github.com/dropday/dropday/internal/jobs"
 	"github.com/dropday/dropday/internal/release"
@@ -183,6 +185,11 @@ func (s *Server) shareStats(ctx context.Context, wid int64, l *models.Link) (adm
 	}
 	st := admin.ShareStats{LinkID: l.ID, Pending: n[models.PresavePending], Delivered: n[models.PresaveDelivered],
 		Failed: n[models.PresaveFailed], Revoked: n[models.PresaveRevoked]}
+	byPlatform, err := store.PresaveStatesByPlatform(ctx, s.DB, store.Scope{WorkspaceID: wid, LinkID: l.ID}, time.Time{}, time.Time{})
+	if err != nil {
+		return admin.ShareStats{}, err
+	}
+	st.Platforms = analytics.Platforms(byPlatform, nil, nil)
 	jc, err := s.Release.Queue.Counts(ctx, release.KindDeliver)
 	if err != nil {
 		return admin.ShareStats{}, err

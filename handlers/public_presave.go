@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"time"
@@ -55,7 +56,7 @@ func (s *Server) oauthCallback(c echo.Context) error {
 	key := c.Param("platform")
 	res, err := s.Presave.Complete(c.Request().Context(), presave.Callback{
 		Platform: key, CookieState: cookieState, QueryState: c.QueryParam("state"),
-		Code: c.QueryParam("code"), Error: c.QueryParam("error"),
+		Code: c.QueryParam("code"), Error: cmp.Or(c.QueryParam("error"), c.QueryParam("error_reason")), // Deezer: error_reason=user_denied
 		IP: c.RealIP(), UserAgent: c.Request().UserAgent(),
 	})
 	name := platformName(key)

@@ -88,7 +88,7 @@ func demoCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, args []s
   minutes late).
 
   Fan page     %s
-               (releases at %s, in %s: pre-save on Spotify, TIDAL or YouTube Music, or leave an email)
+               (releases at %s, in %s: pre-save on Spotify, Deezer, TIDAL or YouTube Music, or leave an email)
   Admin panel  %s
                email %s   password %s
   Email        the release-day email goes to everyone who signed up, at the release;
@@ -121,8 +121,10 @@ func startCatalogStandIns(cfg *config.Config) (demo.StandIns, func(), error) {
 		stops = append(stops, func() { _ = srv.Close() })
 		return "http://" + ln.Addr().String(), nil
 	}
-	s := demo.StandIns{Apple: appletest.NewHandler(appletest.Options{}), Deezer: deezertest.NewHandler(deezertest.Options{}),
-		// TIDAL is direct in the demo: its stand-in shows a consent page with a few fake fans.
+	// Deezer and TIDAL pre-save directly: a consent page with a few fake fans each.
+	dz := deezertest.NewHandler(deezertest.Options{RedirectURL: cfg.URL(registry.CallbackPath("deezer")), ConsentPage: true,
+		Users: []deezertest.User{{ID: 501, Name: "Robin (shares email)", Email: "robin.dz@example.com"}, {ID: 502, Name: "Kim", Email: "kim.dz@example.com"}}})
+	s := demo.StandIns{Apple: appletest.NewHandler(appletest.Options{}), Deezer: dz,
 		Tidal: tidaltest.NewHandler(tidaltest.Options{RedirectURL: cfg.URL(registry.CallbackPath("tidal")), ConsentPage: true,
 			Users: []tidaltest.User{
 				{ID: "190211", Username: "Robin (shares email)", Email: "robin@example.com"},
@@ -147,7 +149,8 @@ func startCatalogStandIns(cfg *config.Config) (demo.StandIns, func(), error) {
 		return s, nil, fmt.Errorf("demo: the Apple Music stand-in's key: %w", err)
 	}
 	cfg.Apple = config.Apple{TeamID: s.Apple.TeamID(), KeyID: s.Apple.KeyID(), PrivateKey: key, APIURL: s.Apple.URL, Storefront: "us"}
-	cfg.Deezer = config.Deezer{APIURL: s.Deezer.URL, Catalog: true}
+	cfg.Deezer = config.Deezer{APIURL: s.Deezer.URL, Catalog: true, AppID: s.Deezer.AppID(), AppSecret: s.Deezer.AppSecret(),
+		ConnectURL: s.Deezer.URL, Rate: cfg.Deezer.Rate}
 	cfg.Tidal = config.Tidal{ClientID: s.Tidal.ClientID(), ClientSecret: s.Tidal.ClientSecret(), AuthURL: s.Tidal.URL, APIURL: s.Tidal.URL,
 		LoginURL: s.Tidal.URL, Country: "US", Rate: cfg.Tidal.Rate}
 	return s, stop, nil

@@ -139,7 +139,17 @@ func startDemo(t *testing.T, args ...string) (string, *syncBuffer, *syncBuffer) 
 // the stand-in's consent page (with "also email me").
 func demoPresave(t *testing.T, fan *http.Client, addr string) {
 	t.Helper()
-	res, err := fan.PostForm("http://"+addr+"/night-drive/presave/spotify", url.Values{"email_opt_in": {"1"}})
+	demoPresaveOn(t, fan, addr, "spotify", "alex", true)
+}
+
+// demoPresaveOn pre-saves on a platform through its stand-in's consent page, as user.
+func demoPresaveOn(t *testing.T, fan *http.Client, addr, platform, user string, optIn bool) {
+	t.Helper()
+	form0 := url.Values{}
+	if optIn {
+		form0.Set("email_opt_in", "1")
+	}
+	res, err := fan.PostForm("http://"+addr+"/night-drive/presave/"+platform, form0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +159,7 @@ func demoPresave(t *testing.T, fan *http.Client, addr string) {
 	if !strings.Contains(consent, `data-testid="consent-agree"`) {
 		t.Fatalf("no consent page: %d\n%s", res.StatusCode, consent)
 	}
-	form := url.Values{"action": {"agree"}, "user": {"alex"}}
+	form := url.Values{"action": {"agree"}, "user": {user}}
 	for _, h := range regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`).FindAllStringSubmatch(consent, -1) {
 		form.Set(h[1], h[2])
 	}
@@ -234,6 +244,8 @@ func TestDemoReleaseDay(t *testing.T) {
 		t.Fatal("before the release the page must be the countdown, without Listen buttons")
 	}
 	demoPresave(t, fan, addr)
+	// Deezer pre-saves directly too, through its stand-in's consent page.
+	demoPresaveOn(t, fan, addr, "deezer", "502", false)
 	req, _ := http.NewRequest(http.MethodPost, base+"/night-drive/signup", strings.NewReader(url.Values{"email": {"robin@example.com"}, "platform": {"deezer"}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", base)
@@ -277,6 +289,21 @@ func TestDemoReleaseDay(t *testing.T) {
 	}
 
 	admin, _ := demoAdmin(t, addr, m[1], m[2])
+	// The release-day run delivers both pre-saves (Spotify and Deezer).
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		res, err := admin.Get(base + "/admin/links/1/share/stats")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if regexp.MustCompile(`data-testid="kpi-delivered-value">2<`).Match(b) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo's Spotify and Deezer pre-saves were not delivered:\n%s\n%s", b, logs.String())
+		}
+	}
 	res, err = admin.Get(base + "/admin/links/1/insights")
 	if err != nil {
 		t.Fatal(err)
@@ -296,8 +323,8 @@ func TestDemoReleaseDay(t *testing.T) {
 	if v := kpi("visitors"); v != "1" {
 		t.Errorf("unique visitors = %s, want 1 (one fan)", v)
 	}
-	// Alex's pre-save (with "also email me": a signup too) and Robin's signup.
-	for key, want := range map[string]string{"presaves": "1", "signups": "2", "clicks": "1"} {
+	// Alex's and Kim's pre-saves (Alex with "also email me": a signup too) and Robin's signup.
+	for key, want := range map[string]string{"presaves": "2", "signups": "2", "clicks": "1"} {
 		if got := kpi(key); got != want {
 			t.Errorf("%s = %s, want %s", key, got, want)
 		}

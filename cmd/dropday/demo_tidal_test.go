@@ -18,7 +18,7 @@ import (
 func TestDemoTidalDirect(t *testing.T) {
 	addr, out, logs := startDemo(t, "-release-in", "5s")
 	m := regexp.MustCompile(`email (\S+)\s+password (\S+)`).FindStringSubmatch(out.String())
-	if m == nil || !strings.Contains(out.String(), "pre-save on Spotify, TIDAL") {
+	if m == nil || !strings.Contains(out.String(), "TIDAL or YouTube Music") {
 		t.Fatalf("demo output:\n%s", out.String())
 	}
 	base := "http://" + addr

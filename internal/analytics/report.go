@@ -80,6 +80,9 @@ type Report struct {
 	Referrers, Sources []store.Ranked
 	// Links are the totals per link (the workspace page's table).
 	Links map[int64]Totals
+	// Platforms split the period's pre-saves (by outcome), signups and
+	// clicks by platform, in the landing page's platform order.
+	Platforms []PlatformRow
 }
 
 // Build computes the report of scope for the days-day period ending today (UTC, by now).
@@ -138,8 +141,10 @@ func Build(ctx context.Context, db bun.IDB, sc store.Scope, days int, now time.T
 	if err != nil {
 		return nil, err
 	}
+	signupsBy := map[string]int{}
 	for _, s := range signups {
 		if i, ok := index[s.Day]; ok {
+			signupsBy[s.Key] += s.N
 			rep.Days[i].Signups += s.N
 			perLink(s.LinkID, func(t *Totals) { t.Signups += s.N })
 		}
@@ -154,6 +159,12 @@ func Build(ctx context.Context, db bun.IDB, sc store.Scope, days int, now time.T
 			byClick[k] += n
 		}
 	}
+	states, err := store.PresaveStatesByPlatform(ctx, db, sc, from, to)
+	if err != nil {
+		return nil, err
+	}
+	rep.Platforms = Platforms(states, signupsBy, byClick)
+	// platformCounts empties the maps it reads.
 	rep.Presaves, rep.Clicks = platformCounts(byPresave), platformCounts(byClick)
 
 	if rep.Referrers, err = store.AnalyticsTopSources(ctx, db, sc, "referrer", first, last, TopN); err != nil {

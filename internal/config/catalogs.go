@@ -63,6 +63,20 @@ func loadCatalogs(c *Config, getenv func(string) string, def func(string) string
 	} else {
 		c.Deezer.Catalog = on
 	}
+	c.Deezer.AppID = strings.TrimSpace(getenv("DROPDAY_DEEZER_APP_ID"))
+	c.Deezer.AppSecret = strings.TrimSpace(getenv("DROPDAY_DEEZER_APP_SECRET"))
+	c.Deezer.ConnectURL = httpURL("DROPDAY_DEEZER_CONNECT_URL")
+	if c.Deezer.AppID != "" && c.Deezer.AppSecret == "" {
+		bad("DROPDAY_DEEZER_APP_SECRET", "is required when DROPDAY_DEEZER_APP_ID is set")
+	}
+	if c.Deezer.AppID == "" && c.Deezer.AppSecret != "" {
+		bad("DROPDAY_DEEZER_APP_ID", "is required when DROPDAY_DEEZER_APP_SECRET is set")
+	}
+	if r, err := strconv.ParseFloat(def("DROPDAY_DEEZER_RATE"), 64); err != nil || r <= 0 {
+		bad("DROPDAY_DEEZER_RATE", "%q must be a number of calls per second above 0", def("DROPDAY_DEEZER_RATE"))
+	} else {
+		c.Deezer.Rate = r
+	}
 
 	c.Tidal = Tidal{
 		ClientID:     strings.TrimSpace(getenv("DROPDAY_TIDAL_CLIENT_ID")),

@@ -100,10 +100,20 @@ type Apple struct {
 func (a Apple) Enabled() bool { return a.PrivateKey != nil }
 
 // Deezer's look-ups need no account, so they are on unless switched off.
+// With an app id and secret Deezer also pre-saves directly.
 type Deezer struct {
 	APIURL  string
 	Catalog bool
+	// AppID and AppSecret are the operator's Deezer app (registered before
+	// Deezer closed registration in 2024); without them Deezer is email-signup mode.
+	AppID, AppSecret string
+	ConnectURL       string
+	// Rate paces calls to Deezer's API (per second, shared by all workers).
+	Rate float64
 }
+
+// Enabled tells whether direct pre-save on Deezer is configured.
+func (d Deezer) Enabled() bool { return d.AppID != "" && d.AppSecret != "" }
 
 // Tidal is the operator's TIDAL app: its client-credentials token serves
 // catalog look-ups, and the same app's authorization-code flow (PKCE) direct
@@ -176,6 +186,10 @@ var Vars = []Var{
 	{"DROPDAY_APPLE_STOREFRONT", "us", "the Apple Music storefront (two-letter country) releases are looked up in"},
 	{"DROPDAY_DEEZER_CATALOG", "true", "look releases up on Deezer (needs no account); false switches it off"},
 	{"DROPDAY_DEEZER_API_URL", "https://api.deezer.com", "Deezer's API (a stand-in in tests and the demo)"},
+	{"DROPDAY_DEEZER_APP_ID", "", "your Deezer app's id; with the secret it turns on direct pre-save on Deezer (else email-signup mode)"},
+	{"DROPDAY_DEEZER_APP_SECRET", "", "your Deezer app's secret key"},
+	{"DROPDAY_DEEZER_CONNECT_URL", "https://connect.deezer.com", "Deezer's OAuth service (a stand-in in tests and the demo)"},
+	{"DROPDAY_DEEZER_RATE", "10", "Deezer calls per second from this instance (Deezer allows about 50 per 5 s); a quota error pauses every worker"},
 	{"DROPDAY_TIDAL_CLIENT_ID", "", "your TIDAL app's client id; with the secret it turns on TIDAL look-ups and direct pre-save on every link (register BASE_URL/oauth/tidal/callback as its redirect URI, scopes collection.write and user.read)"},
 	{"DROPDAY_TIDAL_CLIENT_SECRET", "", "your TIDAL app's client secret"},
 	{"DROPDAY_TIDAL_AUTH_URL", "https://auth.tidal.com", "TIDAL's token service (a stand-in in tests and the demo)"},

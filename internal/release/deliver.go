@@ -43,6 +43,13 @@ const (
 	ReasonNoVideo    = "The link has no %s video address; add it in the Platforms tab."
 )
 
+// reauthorizeReasons replace ReasonExpired for platforms whose grants do
+// not run out after 6 months: their "authorize again" answers mean the
+// token stopped working for a reason the platform does not give.
+var reauthorizeReasons = map[string]string{
+	"deezer": "Deezer no longer accepts the fan's authorization (they may have removed dropday in their Deezer settings); the fan must pre-save again.",
+}
+
 // Deliverer is the handler of KindDeliver jobs.
 type Deliverer struct {
 	DB      *bun.DB
@@ -213,6 +220,9 @@ func (d *Deliverer) outcome(ctx context.Context, job jobs.Job, p *models.Presave
 	case platform.Revoked:
 		return d.finish(ctx, p, models.PresaveRevoked, fmt.Sprintf(ReasonRevoked, name), err)
 	case platform.AuthExpired:
+		if r, ok := reauthorizeReasons[p.Platform]; ok {
+			return d.fail(ctx, p, r, err)
+		}
 		return d.fail(ctx, p, fmt.Sprintf(ReasonExpired, name), err)
 	case platform.NotAllowed:
 		return d.fail(ctx, p, fmt.Sprintf(ReasonNotAllowed, name), err)
@@ -277,6 +287,12 @@ func (d *Deliverer) resolve(ctx context.Context, l *models.Link, c platform.Clie
 			break
 		}
 		now := d.Now()
+		if d.Resolver != nil && d.Resolver.Looking(l, now) && !now.Before(l.ReleaseAt) &&
+			(err != nil || lp.CheckedAt == nil || lp.CheckedAt.Before(l.ReleaseAt)) {
+			// The release-time check was enqueued with this delivery and has
+			// not answered yet: look again soon, not after the next check.
+			return nil, waitForCheck(firstCheckWait)
+		}
 		if d.Resolver != nil && d.Resolver.Looking(l, now) {
 			// Wake a little after the check, so its answer is in.
 			return nil, waitForCheck(d.Resolver.NextCheck(l, now).Add(checkMargin).Sub(now))
@@ -290,6 +306,10 @@ func (d *Deliverer) resolve(ctx context.Context, l *models.Link, c platform.Clie
 // checkMargin is how long after a scheduled check a waiting delivery looks
 // again: the scheduler ticks every few seconds and a look-up takes a few more.
 const checkMargin = 2 * time.Minute
+
+// firstCheckWait is how long a delivery that ran before the release-time
+// check waits for it.
+const firstCheckWait = 15 * time.Second
 
 // waitForCheck is resolve's "not found yet": snooze this long.
 type waitForCheck time.Duration

@@ -51,6 +51,11 @@ func NewEngine(cfg *config.Config, db *bun.DB, k *vault.Keyring, clients map[str
 	d.Limits["youtube_music"] = pace.NewLimiter(cfg.YouTube.Rate, now)
 	// TIDAL's pause after a 429 is judged by the engine's clock (tests inject one).
 	d.Limits["tidal"] = pace.NewLimiter(cfg.Tidal.Rate, now)
+	if cfg.Deezer.Rate > 0 {
+		// Its quota pause (5 s, > the 1 s a worker waits in place) always
+		// snoozes, so it is judged by the engine's clock like the snooze.
+		d.Limits["deezer"] = pace.NewLimiter(cfg.Deezer.Rate, now)
+	}
 	r := &jobs.Runner{Queue: q, Handlers: map[string]jobs.HandlerFunc{KindDeliver: d.Work,
 		resolve.KindCheck: res.WorkCheck, resolve.KindAlert: res.WorkAlert},
 		Concurrency: cfg.Workers, Log: log,

@@ -352,7 +352,34 @@ func PresavesPerDay(ctx context.Context, db bun.IDB, sc Scope, from, to time.Tim
 	return perDay(ctx, db, "presaves", "created_at", "platform", sc, from, to)
 }
 
-// SignupsPerDay counts email signups per link and UTC day of consent, from ≤ consented_at < to.
+// SignupsPerDay counts email signups per link, UTC day of consent and the
+// platform the fan named, from ≤ consented_at < to.
 func SignupsPerDay(ctx context.Context, db bun.IDB, sc Scope, from, to time.Time) ([]DayCount, error) {
-	return perDay(ctx, db, "signups", "consented_at", "", sc, from, to)
+	return perDay(ctx, db, "signups", "consented_at", "platform", sc, from, to)
+}
+
+// PlatformStateCount is how many pre-saves of one platform are in one state.
+type PlatformStateCount struct {
+	Platform string `bun:"platform"`
+	State    string `bun:"state"`
+	N        int    `bun:"n"`
+}
+
+// PresaveStatesByPlatform counts pre-saves per platform and current state,
+// of one link (sc.LinkID) or the whole workspace; with a non-zero from, only
+// those made in from ≤ created_at < to (as PresavesPerDay counts them).
+func PresaveStatesByPlatform(ctx context.Context, db bun.IDB, sc Scope, from, to time.Time) ([]PlatformStateCount, error) {
+	var out []PlatformStateCount
+	q := db.NewSelect().TableExpr("presaves").ColumnExpr("platform, state, COUNT(*) AS n").
+		Where("workspace_id = ?", sc.WorkspaceID)
+	if sc.LinkID != 0 {
+		q = q.Where("link_id = ?", sc.LinkID)
+	}
+	if !from.IsZero() {
+		q = q.Where("created_at >= ? AND created_at < ?", from, to)
+	}
+	if err := q.GroupExpr("platform, state").Scan(ctx, &out); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: pre-saves by platform: %w", err)
+	}
+	return out, nil
 }

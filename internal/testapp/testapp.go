@@ -113,6 +113,9 @@ type Options struct {
 	// Without it Deezer look-ups are off (DROPDAY_DEEZER_CATALOG=false), so
 	// no test reaches the real Deezer.
 	Deezer bool
+	// DeezerDirect (with Deezer) also configures Deezer's direct pre-save
+	// with the stand-in's app (auto-consent as its first user).
+	DeezerDirect bool
 	// Tidal starts the TIDAL stand-in and configures dropday for it.
 	Tidal bool
 	// Log receives the server's logs (JSON), for tests that read them.
@@ -187,10 +190,15 @@ func New(t testing.TB, opts ...Options) *App {
 		env["DROPDAY_APPLE_API_URL"] = a.Apple.URL
 	}
 	if o.Deezer {
-		a.Deezer = deezertest.New(deezertest.Options{Now: clock.Now})
+		a.Deezer = deezertest.New(deezertest.Options{Now: clock.Now, RedirectURL: a.URL + registry.CallbackPath("deezer")})
 		t.Cleanup(a.Deezer.Close)
 		env["DROPDAY_DEEZER_CATALOG"] = "true"
 		env["DROPDAY_DEEZER_API_URL"] = a.Deezer.URL
+		if o.DeezerDirect {
+			env["DROPDAY_DEEZER_APP_ID"] = a.Deezer.AppID()
+			env["DROPDAY_DEEZER_APP_SECRET"] = a.Deezer.AppSecret()
+			env["DROPDAY_DEEZER_CONNECT_URL"] = a.Deezer.URL
+		}
 	}
 	if o.Tidal {
 		// Configured is direct too (one TIDAL app does look-ups and consent).

@@ -1,15 +1,19 @@
-// Package deezer is dropday's client for Deezer's public catalog look-ups
-// (tracks by ISRC, albums by UPC), which need no account or app. Deezer
-// answers errors inside HTTP 200 ({"error":{"type","message","code"}}); this
-// client sorts them into *platform.Error kinds.
+// Package deezer is dropday's client for Deezer: the public catalog look-ups
+// (tracks by ISRC, albums by UPC), which need no account or app, and, with
+// an app id and secret, direct pre-save (OAuth consent on connect.deezer.com,
+// the fan's profile, saving to their library). Deezer answers errors inside
+// HTTP 200 ({"error":{"type","message","code"}}); this client sorts them into
+// *platform.Error kinds.
 package deezer
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -26,15 +30,25 @@ const quotaWait = 5 * time.Second
 
 // Deezer error codes (developers.deezer.com/api/errors).
 const (
-	codeQuota       = 4
-	codeServiceBusy = 700
-	codeNotFound    = 800
+	codeQuota         = 4
+	codeItemsLimit    = 100
+	codePermission    = 200
+	codeTokenInvalid  = 300
+	codeServiceBusy   = 700
+	codeNotFound      = 800
+	codeIndividualAcc = 901
 )
 
 // Config is everything the client needs.
 type Config struct {
 	// APIURL is the API base (default https://api.deezer.com).
 	APIURL string
+	// ConnectURL is the OAuth base (default https://connect.deezer.com).
+	ConnectURL string
+	// AppID and AppSecret are the operator's Deezer app (direct pre-save only).
+	AppID, AppSecret string
+	// RedirectURL is the callback registered with the app.
+	RedirectURL string
 	// HTTPClient carries timeouts and transport; nil means a 30 s timeout.
 	HTTPClient *http.Client
 	// Now is the clock an HTTP-date Retry-After is read against (default time.Now).
@@ -47,7 +61,7 @@ type Client struct {
 	hc  *http.Client
 }
 
-var _ platform.Catalog = (*Client)(nil)
+var _ platform.Client = (*Client)(nil)
 
 // New returns a client for cfg.
 func New(cfg Config) *Client {
@@ -55,6 +69,10 @@ func New(cfg Config) *Client {
 		cfg.APIURL = "https://api.deezer.com"
 	}
 	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/")
+	if cfg.ConnectURL == "" {
+		cfg.ConnectURL = "https://connect.deezer.com"
+	}
+	cfg.ConnectURL = strings.TrimRight(cfg.ConnectURL, "/")
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -105,7 +123,7 @@ func (c *Client) Lookup(ctx context.Context, src platform.Source) (platform.Rele
 		path, what = "/album/upc:"+code, "no album with UPC "+code
 	}
 	var o object
-	if err := c.get(ctx, path, &o); err != nil {
+	if err := c.call(ctx, http.MethodGet, path, nil, &o); err != nil {
 		return platform.Release{}, err
 	}
 	if o.Error != nil {
@@ -138,16 +156,22 @@ func cover(a album) string {
 	return a.Cover
 }
 
-// get GETs path and decodes the body (an object or an error) into out.
-func (c *Client) get(ctx context.Context, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.cfg.APIURL+path, nil)
+// call sends one API request (q may carry the fan's access_token) and
+// decodes the body (an object or an error) into out. Errors never name the
+// URL: the access token travels in its query string.
+func (c *Client) call(ctx context.Context, method, path string, q url.Values, out any) error {
+	u := c.cfg.APIURL + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
 	if err != nil {
-		return &platform.Error{Platform: Key, Kind: platform.Permanent, Err: fmt.Errorf("deezer: build request: %w", err)}
+		return &platform.Error{Platform: Key, Kind: platform.Permanent, Err: fmt.Errorf("deezer: build request %s", path)}
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return &platform.Error{Platform: Key, Kind: platform.Transient, Err: err}
+		return &platform.Error{Platform: Key, Kind: platform.Transient, Err: transportError(method, path, err)}
 	}
 	defer func() {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -173,6 +197,17 @@ func (c *Client) get(ctx context.Context, path string, out any) error {
 	return nil
 }
 
+// transportError keeps a transport failure's cause (timeouts stay
+// matchable with errors.Is) but drops *url.Error's URL, which holds the
+// access token or the app secret.
+func transportError(method, path string, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return fmt.Errorf("deezer: %s %s: %w", method, path, err)
+}
+
 // deezerError sorts an error Deezer sent inside HTTP 200.
 func (c *Client) deezerError(ae apiErr, notFound string) *platform.Error {
 	e := &platform.Error{Platform: Key, Status: http.StatusOK,
@@ -184,6 +219,18 @@ func (c *Client) deezerError(ae apiErr, notFound string) *platform.Error {
 		e.Kind, e.RetryAfter = platform.RateLimited, quotaWait
 	case codeServiceBusy:
 		e.Kind = platform.Transient
+	case codeTokenInvalid, codePermission:
+		// 300: the token no longer works; 200: it lacks a permission. With
+		// offline_access a token does not run out, so either the fan removed
+		// the app in their Deezer settings, or Deezer voided or narrowed the
+		// grant; the answer does not say which. AuthExpired ("pre-save
+		// again") rather than Revoked, which would tell the artist the fan
+		// chose to withdraw.
+		e.Kind = platform.AuthExpired
+	case codeIndividualAcc:
+		e.Kind = platform.NotAllowed
+	case codeItemsLimit:
+		e.Kind, e.Message = platform.Permanent, "the fan's Deezer library is full"
 	default:
 		// Bad parameters, permissions, tokens: retrying cannot help.
 		e.Kind = platform.Permanent

@@ -67,6 +67,17 @@ func New(cfg *config.Config, hc *http.Client) map[string]platform.Client {
 			HTTPClient:   hc,
 		})
 	}
+	if cfg.Deezer.Enabled() {
+		// Direct pre-save; its look-ups work as the catalog's do.
+		out[deezer.Key] = deezer.New(deezer.Config{
+			AppID:       cfg.Deezer.AppID,
+			AppSecret:   cfg.Deezer.AppSecret,
+			RedirectURL: cfg.URL(CallbackPath(deezer.Key)),
+			ConnectURL:  cfg.Deezer.ConnectURL,
+			APIURL:      cfg.Deezer.APIURL,
+			HTTPClient:  hc,
+		})
+	}
 	return out
 }
 

@@ -1,6 +1,9 @@
-// Package deezertest is a local stand-in for Deezer's public API look-ups,
-// for tests and `dropday demo` (wire details: /work/shared/PLATFORMS.md §3):
-// GET /track/isrc:{ISRC}, GET /album/upc:{UPC} (and by id), no auth.
+// Package deezertest is a local stand-in for Deezer's public API look-ups
+// and its direct-save part, for tests and `dropday demo` (wire details:
+// /work/shared/PLATFORMS.md §3): GET /track/isrc:{ISRC}, GET /album/upc:{UPC}
+// (and by id), no auth; /oauth/auth.php (a consent page with fake users, or
+// auto-consent), /oauth/access_token.php, GET /user/me and POST
+// /user/me/albums|tracks with the fan's access_token (see direct.go).
 //
 // As Deezer does, it answers errors inside HTTP 200 as
 // {"error":{"type","message","code"}}: 800 DataException for a miss, 4
@@ -24,18 +27,24 @@ import (
 
 // Endpoint names used by the counters (Requests) and Fault.Endpoint.
 const (
-	EndpointTrack = "track"
-	EndpointAlbum = "album"
-	EndpointPage  = "page" // listen pages and covers
-	EndpointOther = "other"
+	EndpointTrack     = "track"
+	EndpointAlbum     = "album"
+	EndpointPage      = "page" // listen pages and covers
+	EndpointAuthorize = "authorize"
+	EndpointToken     = "token"
+	EndpointMe        = "me"
+	EndpointLibrary   = "library"
+	EndpointOther     = "other"
 )
 
 // Deezer's error codes the stand-in answers.
 const (
-	CodeQuota       = 4
-	CodeParameter   = 500
-	CodeServiceBusy = 700
-	CodeNotFound    = 800
+	CodeQuota        = 4
+	CodePermission   = 200
+	CodeTokenInvalid = 300
+	CodeParameter    = 500
+	CodeServiceBusy  = 700
+	CodeNotFound     = 800
 )
 
 // Default rate: Deezer's often-quoted 50 requests per 5 seconds.
@@ -48,6 +57,15 @@ const (
 type Options struct {
 	// Now is the clock for visibility and the rate window (default time.Now).
 	Now func() time.Time
+	// AppID and AppSecret are the registered app (DefaultAppID, DefaultAppSecret).
+	AppID, AppSecret string
+	// RedirectURL is the app's registered redirect URI; empty accepts any.
+	RedirectURL string
+	// Users are the fake accounts (default one user, 1001 "Fan One").
+	Users []User
+	// ConsentPage shows an HTML consent page at /oauth/auth.php instead of
+	// consenting at once as the current user (auto-consent, for tests).
+	ConsentPage bool
 }
 
 // Track is a catalog track.
@@ -92,8 +110,15 @@ type Server struct {
 	tracks   []*entry[Track]
 	albums   []*entry[Album]
 	rate     standin.Window
-	codes    []int // injected error codes, answered in HTTP 200
+	codes    []injected // injected error codes, answered in HTTP 200
 	quotaHit int
+
+	direct
+}
+
+type injected struct {
+	endpoint string // "" any API endpoint
+	code     int
 }
 
 // New starts a stand-in on a loopback httptest server.
@@ -108,6 +133,7 @@ func New(opts Options) *Server {
 func NewHandler(opts Options) *Server {
 	s := &Server{rate: standin.Window{Limit: DefaultRateLimit, Span: DefaultRateSpan}}
 	s.Init(opts.Now)
+	s.initDirect(opts)
 	return s
 }
 
@@ -147,11 +173,15 @@ func (s *Server) SetRateLimit(n int, span time.Duration) {
 
 // FailNextCode makes the next n API requests answer Deezer error code
 // (CodeQuota, CodeServiceBusy, ...) inside HTTP 200.
-func (s *Server) FailNextCode(n, code int) {
+func (s *Server) FailNextCode(n, code int) { s.FailNextCodeAt("", n, code) }
+
+// FailNextCodeAt is FailNextCode for requests to one endpoint only
+// (EndpointLibrary, EndpointMe, ...).
+func (s *Server) FailNextCodeAt(endpoint string, n, code int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for range n {
-		s.codes = append(s.codes, code)
+		s.codes = append(s.codes, injected{endpoint, code})
 	}
 }
 
@@ -165,6 +195,16 @@ func (s *Server) QuotaErrors() int {
 // ---- request handling ----
 
 func endpointOf(p string) string {
+	switch p {
+	case "/oauth/auth.php":
+		return EndpointAuthorize
+	case "/oauth/access_token.php":
+		return EndpointToken
+	case "/user/me":
+		return EndpointMe
+	case "/user/me/albums", "/user/me/tracks":
+		return EndpointLibrary
+	}
 	parts := strings.Split(strings.Trim(p, "/"), "/")
 	switch {
 	case len(parts) == 2 && parts[0] == "track":
@@ -181,8 +221,15 @@ func endpointOf(p string) string {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ep := endpointOf(r.URL.Path)
 	s.Serve(w, r, ep, s.serveFault, func(w http.ResponseWriter) {
-		if ep == EndpointPage {
+		switch ep {
+		case EndpointPage:
 			s.servePage(w, r)
+			return
+		case EndpointAuthorize:
+			s.handleAuthorize(w, r)
+			return
+		case EndpointToken:
+			s.handleToken(w, r)
 			return
 		}
 		s.mu.Lock()
@@ -190,8 +237,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		code := 0
 		if !ok {
 			code = CodeQuota
-		} else if len(s.codes) > 0 {
-			code, s.codes = s.codes[0], s.codes[1:]
+		} else {
+			for i, c := range s.codes {
+				if c.endpoint == "" || c.endpoint == ep {
+					code = c.code
+					s.codes = append(s.codes[:i], s.codes[i+1:]...)
+					break
+				}
+			}
 		}
 		if code == CodeQuota {
 			s.quotaHit++
@@ -207,6 +260,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.serveTrack(w, id[1])
 		case EndpointAlbum:
 			s.serveAlbum(w, id[1])
+		case EndpointMe:
+			s.serveMe(w, r)
+		case EndpointLibrary:
+			s.serveLibrary(w, r)
 		default:
 			writeError(w, "DataException", "no data", CodeNotFound)
 		}
@@ -236,6 +293,10 @@ func writeCode(w http.ResponseWriter, code int) {
 		writeError(w, "DataException", "no data", code)
 	case CodeServiceBusy:
 		writeError(w, "Exception", "The service is busy", code)
+	case CodeTokenInvalid:
+		writeError(w, "OAuthException", "Invalid OAuth access token.", code)
+	case CodePermission:
+		writeError(w, "OAuthException", "Permission denied", code)
 	default:
 		writeError(w, "ParameterException", "Wrong parameter", code)
 	}

@@ -2,7 +2,10 @@ package deezertest
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -43,5 +46,64 @@ func TestWireProtocol(t *testing.T) {
 	e, _ = body["error"].(map[string]any)
 	if st != 200 || e["code"] != float64(CodeQuota) || e["message"] != "Quota limit exceeded" || s.QuotaErrors() != 1 {
 		t.Fatalf("quota: %d %v", st, body)
+	}
+}
+
+// The direct part speaks Deezer's wire: the consent page lists the fake
+// users and the perms, the token answer is form-encoded unless output=json
+// (expires 0 with offline_access), a used code gets "wrong code", and API
+// errors come inside HTTP 200 (300 for a revoked user).
+func TestDirectWire(t *testing.T) {
+	s := New(Options{ConsentPage: true, Users: []User{{ID: 1, Name: "Ada"}, {ID: 2, Name: "Bo"}}})
+	defer s.Close()
+	q := url.Values{"app_id": {s.AppID()}, "redirect_uri": {"http://127.0.0.1:9/cb"}, "perms": {"basic_access,offline_access,manage_library"}, "state": {"x"}}
+	res, err := http.Get(s.URL + "/oauth/auth.php?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{"Ada", "Bo", "Manage your library", `data-testid="consent-agree"`} {
+		if !strings.Contains(string(page), want) {
+			t.Fatalf("consent page lacks %q", want)
+		}
+	}
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	form := url.Values{"action": {"agree"}, "user": {"2"}}
+	for k, v := range q {
+		form[k] = v
+	}
+	res, err = hc.PostForm(s.URL+"/oauth/auth.php", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	loc, _ := url.Parse(res.Header.Get("Location"))
+	code := loc.Query().Get("code")
+	tq := url.Values{"app_id": {s.AppID()}, "secret": {s.AppSecret()}, "code": {code}}
+	res, err = http.Get(s.URL + "/oauth/access_token.php?" + tq.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	vals, err := url.ParseQuery(string(b))
+	if err != nil || vals.Get("access_token") == "" || vals.Get("expires") != "0" {
+		t.Fatalf("form-encoded token answer %q", b)
+	}
+	res, _ = http.Get(s.URL + "/oauth/access_token.php?" + tq.Encode())
+	b, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if string(b) != "wrong code" {
+		t.Fatalf("reused code: %q", b)
+	}
+	tok := vals.Get("access_token")
+	if _, me := get(t, s, "/user/me?access_token="+tok); me["id"] != float64(2) || me["email"] != nil {
+		t.Fatalf("me = %v", me)
+	}
+	s.RevokeUser(2)
+	st, me := get(t, s, "/user/me?access_token="+tok)
+	if e, _ := me["error"].(map[string]any); st != 200 || e["code"] != float64(CodeTokenInvalid) || e["type"] != "OAuthException" {
+		t.Fatalf("revoked: %d %v", st, me)
 	}
 }
