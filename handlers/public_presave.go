@@ -32,6 +32,10 @@ func (s *Server) presaveStart(c echo.Context) error {
 		return s.presaveProblem(c, l, http.StatusTooManyRequests, "Too many tries",
 			"Too many pre-saves from your connection. Please wait a minute, then try again.")
 	}
+	pc, inPage := s.Presave.PageClient(key)
+	if inPage && !wantsJSON(c) {
+		return s.pageAuthStart(c, pc, "")
+	}
 	authURL, state, err := s.Presave.Start(c.Request().Context(), l, key, c.FormValue("email_opt_in") != "")
 	if err != nil {
 		return err
@@ -39,6 +43,9 @@ func (s *Server) presaveStart(c echo.Context) error {
 	c.SetCookie(&http.Cookie{Name: stateCookie, Value: state, Path: "/oauth/", HttpOnly: true,
 		Secure: s.Config.Secure(), SameSite: http.SameSiteLaxMode, MaxAge: int(presave.StateTTL.Seconds())})
 	c.Response().Header().Set("Cache-Control", "no-store")
+	if inPage {
+		return s.pageAuthStart(c, pc, state)
+	}
 	return c.Redirect(http.StatusSeeOther, authURL)
 }
 

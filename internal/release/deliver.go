@@ -32,14 +32,16 @@ type deliverPayload = presave.DeliverPayload
 
 // Reasons an artist reads in the presave panel.
 const (
-	ReasonRevoked    = "The fan removed dropday's access on %s."
-	ReasonExpired    = "The authorization expired (%s grants last 6 months); the fan must pre-save again."
-	ReasonNotAllowed = "%s does not let this account use the app (development mode allows only listed users)."
-	ReasonNotFound   = "The release was not found on %s."
-	ReasonNoSource   = "The link has no pre-save source (Spotify link, UPC or ISRC)."
-	ReasonGaveUp     = "%s kept failing; gave up after %d tries: %s"
-	ReasonPermanent  = "%s refused the save: %s"
-	ReasonCredential = "The stored authorization could not be read (key missing or data damaged)."
+	ReasonRevoked = "The fan removed dropday's access on %s."
+	ReasonExpired = "The authorization expired (%s grants last 6 months); the fan must pre-save again."
+	// ReasonAuthorizeAgain: the platform refused the fan's token (Apple Music's 401/403).
+	ReasonAuthorizeAgain = "%s no longer accepts the fan's authorization (HTTP %d); the fan must authorize again."
+	ReasonNotAllowed     = "%s does not let this account use the app (development mode allows only listed users)."
+	ReasonNotFound       = "The release was not found on %s."
+	ReasonNoSource       = "The link has no pre-save source (Spotify link, UPC or ISRC)."
+	ReasonGaveUp         = "%s kept failing; gave up after %d tries: %s"
+	ReasonPermanent      = "%s refused the save: %s"
+	ReasonCredential     = "The stored authorization could not be read (key missing or data damaged)."
 )
 
 // Deliverer is the handler of KindDeliver jobs.
@@ -124,7 +126,7 @@ func (d *Deliverer) Work(ctx context.Context, job jobs.Job) error {
 	if err := d.wait(ctx, p.Platform); err != nil {
 		return err
 	}
-	if err := c.Save(ctx, tok.AccessToken, items); err != nil {
+	if err := c.Save(platform.WithStorefront(ctx, p.Storefront), tok.AccessToken, items); err != nil {
 		return d.outcome(ctx, job, p, name, err)
 	}
 	return d.markDelivered(ctx, p.ID)
@@ -176,6 +178,9 @@ func (d *Deliverer) outcome(ctx context.Context, job jobs.Job, p *models.Presave
 	case platform.Revoked:
 		return d.finish(ctx, p, models.PresaveRevoked, fmt.Sprintf(ReasonRevoked, name), err)
 	case platform.AuthExpired:
+		if perr != nil && (perr.Status == 401 || perr.Status == 403) {
+			return d.fail(ctx, p, fmt.Sprintf(ReasonAuthorizeAgain, name, perr.Status), err)
+		}
 		return d.fail(ctx, p, fmt.Sprintf(ReasonExpired, name), err)
 	case platform.NotAllowed:
 		return d.fail(ctx, p, fmt.Sprintf(ReasonNotAllowed, name), err)

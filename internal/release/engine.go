@@ -46,7 +46,8 @@ func NewEngine(cfg *config.Config, db *bun.DB, k *vault.Keyring, clients map[str
 	res := &resolve.Resolver{DB: db, Catalogs: catalogs, Mail: sender, From: cfg.Mail.From,
 		BaseURL: cfg.URL(""), Interval: cfg.ResolveInterval, Window: cfg.ResolveWindow, Now: now, Log: log}
 	d := &Deliverer{DB: db, Vault: k, Clients: clients, Now: now, Log: log, Resolver: res,
-		Limits: map[string]*pace.Limiter{"spotify": pace.NewLimiter(cfg.SpotifyRate, nil)}}
+		Limits: map[string]*pace.Limiter{"spotify": pace.NewLimiter(cfg.SpotifyRate, nil),
+			"apple_music": pace.NewLimiter(cfg.Apple.Rate, nil)}}
 	r := &jobs.Runner{Queue: q, Handlers: map[string]jobs.HandlerFunc{KindDeliver: d.Work,
 		resolve.KindCheck: res.WorkCheck, resolve.KindAlert: res.WorkAlert},
 		Concurrency: cfg.Workers, Log: log,
