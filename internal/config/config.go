@@ -164,7 +164,7 @@ var Vars = []Var{
 	{"DROPDAY_SPOTIFY_CLIENT_SECRET", "", "your Spotify app's client secret"},
 	{"DROPDAY_SPOTIFY_ACCOUNTS_URL", "https://accounts.spotify.com", "Spotify's accounts service (a stand-in in tests and the demo)"},
 	{"DROPDAY_SPOTIFY_API_URL", "https://api.spotify.com", "Spotify's Web API (a stand-in in tests and the demo)"},
-	{"DROPDAY_APPLE_TEAM_ID", "", "your Apple Developer team id (10 characters); with the key below it turns on Apple Music look-ups"},
+	{"DROPDAY_APPLE_TEAM_ID", "", "your Apple Developer team id (10 characters); with the key below it turns on Apple Music look-ups and the fans' pre-add"},
 	{"DROPDAY_APPLE_KEY_ID", "", "the id (10 characters) of your MusicKit key"},
 	{"DROPDAY_APPLE_PRIVATE_KEY", "", "the MusicKit key: the .p8 file's PEM contents, or the path to the file"},
 	{"DROPDAY_APPLE_API_URL", "https://api.music.apple.com", "the Apple Music API (a stand-in in tests and the demo)"},
