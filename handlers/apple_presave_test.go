@@ -137,7 +137,7 @@ func TestApplePreAdd(t *testing.T) {
 			mut := app.Apple.IssueUserToken("robin") // what the consent popup gives MusicKit
 			// Refused: another site's post, a post without state, a state from another browser.
 			for name, h := range map[string]http.Header{
-				"cross-site":    {"Sec-Fetch-Site": {"cross-site"}, "Accept": {"application/json"}},
+				"cross-site":     {"Sec-Fetch-Site": {"cross-site"}, "Accept": {"application/json"}},
 				"foreign origin": {"Origin": {"https://evil.example"}, "Accept": {"application/json"}},
 			} {
 				if res, _ := postAppleToken(t, app, c, s.State, mut, h); res.StatusCode != http.StatusForbidden {
