@@ -79,4 +79,40 @@ func TestApplePreAddBrowser(t *testing.T) {
 			}
 		})
 	}
+
+	// A fan who presses "Don't Allow" is told nothing was saved, and can try again.
+	t.Run("denied", func(t *testing.T) {
+		ctx := browsertest.New(t, browsertest.Phone)
+		if err := chromedp.Do(ctx, chromedp.Navigate(app.URL+"/"+l.Slug), chromedp.WaitVisible(`[data-testid=presave-apple_music]`)); err != nil {
+			t.Fatal(err)
+		}
+		popup := chromedp.WaitNewTarget(ctx, func(info *target.Info) bool { return strings.Contains(info.URL, "/musickit/authorize") })
+		if err := chromedp.Do(ctx, chromedp.Click(`[data-testid=presave-apple_music]`)); err != nil {
+			t.Fatal(err)
+		}
+		var id target.ID
+		select {
+		case id = <-popup:
+		case <-time.After(20 * time.Second):
+			t.Fatal("no consent popup")
+		}
+		pctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(id))
+		defer cancel()
+		if err := chromedp.Do(pctx, chromedp.WaitVisible(`[data-testid=musickit-deny]`), chromedp.Click(`[data-testid=musickit-deny]`)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`(document.querySelector('[data-inpage-status]')||{}).textContent.includes("nothing was saved")`,
+			chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Fatalf("no refusal message: %v", err)
+		}
+		enabled, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.querySelector('[data-testid=presave-apple_music]').disabled`))
+		if err != nil || !enabled {
+			t.Fatalf("the button stays disabled after a refusal (%v)", err)
+		}
+		settle(t, ctx)
+		browsertest.Screenshot(t, ctx, "apple-phone-denied")
+		if n := app.CountRows("presaves"); n != 2 {
+			t.Fatalf("a refusal changed the pre-saves: %d", n)
+		}
+	})
 }

@@ -109,7 +109,7 @@ func (s *Server) presaved(c echo.Context) error {
 		loc = time.UTC
 	}
 	return render(c, http.StatusOK, public.PresavedPage(public.Presaved{
-		Landing: v, PlatformName: platformName(p.Platform), SaveDay: l.ReleaseAt.In(loc).Format("Mon 2 Jan, 15:04") + " (" + loc.String() + ")",
+		Landing: v, PlatformName: platformName(p.Platform), PlatformKey: p.Platform, SaveDay: l.ReleaseAt.In(loc).Format("Mon 2 Jan, 15:04") + " (" + loc.String() + ")",
 		RevokeURL: "/revoke/" + c.QueryParam("t"), NeedEmail: p.EmailOptIn && p.Email == "" && p.State == models.PresavePending,
 	}))
 }
