@@ -402,6 +402,11 @@ func TestAppleReleaseDay(t *testing.T) {
 					t.Fatalf("%s's library changed", name)
 				}
 			}
+			// The smart link: Apple Music found, its Save runs MusicKit in the page too.
+			_, smart := app.NewClient().Get("/night-drive")
+			if !strings.Contains(smart, `data-testid="save-apple_music"`) || !strings.Contains(smart, "data-inpage") || !strings.Contains(smart, "/js/musickit.") {
+				t.Fatal("the smart link's Apple Music Save does not run in the page")
+			}
 			dev, _ := app.Catalogs[apple.Key].(*apple.Client).DeveloperToken()
 			noAppleSecrets(t, app, logs.String(), append(muts, dev)...)
 		})
