@@ -223,6 +223,9 @@ func TestApplePreAdd(t *testing.T) {
 			if n := len(applePresaves(t, app)); n != 2 {
 				t.Fatalf("%d pre-saves, want 2", n)
 			}
+			if _, pp := c.Get("/privacy/night-drive"); !strings.Contains(pp, `data-testid="pp-apple"`) {
+				t.Error("the privacy page does not say what an Apple Music pre-add keeps")
+			}
 			noAppleSecrets(t, app, logs.String(), s.DeveloperToken, mut, mut2, bad)
 		})
 	}

@@ -29,6 +29,9 @@ func (s *Server) presaveStart(c echo.Context) error {
 	}
 	if !s.signupLimit.Allow(c.RealIP()) {
 		c.Response().Header().Set("Retry-After", "60")
+		if wantsJSON(c) {
+			return c.JSON(http.StatusTooManyRequests, map[string]string{"error": "Too many pre-saves from your connection. Please wait a minute, then try again."})
+		}
 		return s.presaveProblem(c, l, http.StatusTooManyRequests, "Too many tries",
 			"Too many pre-saves from your connection. Please wait a minute, then try again.")
 	}
