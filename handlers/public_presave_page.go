@@ -58,14 +58,15 @@ func (s *Server) presaveToken(c echo.Context) error {
 	c.SetCookie(&http.Cookie{Name: stateCookie, Value: "", Path: "/oauth/", HttpOnly: true,
 		Secure: s.Config.Secure(), SameSite: http.SameSiteLaxMode, MaxAge: -1})
 	browser := ""
-	if ck, err := c.Cookie(browserCookie); err == nil && len(ck.Value) == 43 {
+	if ck, err := c.Cookie(browserCookie); err == nil && validBrowserID(ck.Value) {
 		browser = ck.Value
 	} else {
 		browser = auth.NewToken("")
 	}
 	res, err := s.Presave.AcceptToken(c.Request().Context(), presave.TokenGrant{
-		Platform: key, CookieState: cookieState, FormState: c.FormValue("state"),
-		UserToken: c.FormValue("music_user_token"), BrowserID: browser,
+		// From the body only: a token in a URL would end up in logs.
+		Platform: key, CookieState: cookieState, FormState: c.Request().PostFormValue("state"),
+		UserToken: c.Request().PostFormValue("music_user_token"), BrowserID: browser,
 		IP: c.RealIP(), UserAgent: c.Request().UserAgent(),
 	})
 	name := platformName(key)
@@ -85,7 +86,7 @@ func (s *Server) presaveToken(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	if len(browser) == 43 && res.Presave.PlatformUserID == "browser:"+browser {
+	if res.Presave.PlatformUserID == "browser:"+browser {
 		c.SetCookie(&http.Cookie{Name: browserCookie, Value: browser, Path: "/oauth/" + key + "/", HttpOnly: true,
 			Secure: s.Config.Secure(), SameSite: http.SameSiteStrictMode, MaxAge: 365 * 24 * 3600})
 	}
@@ -99,4 +100,17 @@ func (s *Server) presaveToken(c echo.Context) error {
 // wantsJSON: the landing page's script asked (a plain form POST did not).
 func wantsJSON(c echo.Context) bool {
 	return strings.Contains(c.Request().Header.Get("Accept"), "application/json")
+}
+
+// validBrowserID accepts only what auth.NewToken makes (43 base64url characters).
+func validBrowserID(v string) bool {
+	if len(v) != 43 {
+		return false
+	}
+	for _, r := range v {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }

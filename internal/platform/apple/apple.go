@@ -1,7 +1,8 @@
-// Package apple is dropday's client for the Apple Music API. Today it finds
+// Package apple is dropday's client for the Apple Music API. It finds
 // releases in the catalog (songs by ISRC, albums by UPC) with a developer
-// token dropday signs itself; the fan's pre-add (a Music User Token, issue 7)
-// is meant to be added to the same Client: do takes an optional user token.
+// token dropday signs itself, and (user.go) is a platform.Client for the
+// fan's pre-add: MusicKit JS in the fan's page gives a Music User Token,
+// with which the release is added to the fan's library on release day.
 //
 // Every failure is a *platform.Error. Neither the private key nor a token is
 // ever part of an error or a log line: tokens travel only in headers.
