@@ -1,4 +1,6 @@
-// Package appletest is a local stand-in for the Apple Music API's catalog,
+// Package appletest is a local stand-in for the Apple Music API — the
+// catalog, and the fan's side (user.go): a fake MusicKit JS with a consent
+// popup issuing Music User Tokens, /v1/me/storefront and the library add —
 // for tests and `dropday demo` (wire details: /work/shared/PLATFORMS.md §2).
 //
 // It checks every request's developer token as Apple does: an ES256 JWT whose
@@ -215,7 +217,7 @@ func (s *Server) AddAlbum(a Album, visibleFrom time.Time) {
 	s.albums = append(s.albums, &entry[Album]{a, visibleFrom})
 }
 
-// SetRateLimit allows n catalog requests per minute per stand-in (0 turns it
+// SetRateLimit allows n API requests (catalog, storefront, library) per minute per stand-in (0 turns it
 // off); beyond it the answer is 429 with Retry-After.
 func (s *Server) SetRateLimit(n int) {
 	s.mu.Lock()
