@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -15,17 +16,20 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/dropday/dropday/handlers"
 	"github.com/dropday/dropday/internal/config"
 	"github.com/dropday/dropday/internal/jobs"
 	"github.com/dropday/dropday/internal/pace"
 	"github.com/dropday/dropday/internal/platform/apple"
 	"github.com/dropday/dropday/internal/platform/apple/appletest"
+	"github.com/dropday/dropday/internal/platform/registry"
 	"github.com/dropday/dropday/internal/platform/standin"
 	"github.com/dropday/dropday/internal/presave"
 	rel "github.com/dropday/dropday/internal/release"
 	"github.com/dropday/dropday/internal/resolve"
 	"github.com/dropday/dropday/internal/store"
 	"github.com/dropday/dropday/internal/testapp"
+	"github.com/dropday/dropday/internal/testdb"
 	"github.com/dropday/dropday/models"
 )
 
@@ -417,11 +421,12 @@ func TestAppleReleaseDay(t *testing.T) {
 }
 
 // Configuring Apple Music turns it on for links that are already live, with
-// no edit: their pages offer the in-page pre-add.
+// no edit: the same database, served again with Apple configured (as after
+// a restart with the new settings), offers the in-page pre-add.
 func TestAppleConfiguredLinksGoDirect(t *testing.T) {
 	app := testapp.New(t)
 	o := app.CreateOwner("artist@example.com", "Mara Lune")
-	app.Link(o.Workspace.ID, "night-drive", models.LinkLive, app.Clock.Now().Add(72*time.Hour))
+	l := app.Link(o.Workspace.ID, "night-drive", models.LinkLive, app.Clock.Now().Add(72*time.Hour))
 	res, page := app.NewClient().Get("/night-drive")
 	if !strings.Contains(page, `data-testid="platform-apple_music"`) || strings.Contains(page, `data-testid="presave-apple_music"`) ||
 		strings.Contains(page, "/js/musickit.") {
@@ -431,13 +436,31 @@ func TestAppleConfiguredLinksGoDirect(t *testing.T) {
 		t.Fatalf("CSP loosened without Apple: %s", csp)
 	}
 
-	// Served with Apple configured, a link made the same way (links hold
-	// nothing per platform) offers the pre-add.
-	app2 := testapp.New(t, testapp.Options{Apple: true})
-	o2 := app2.CreateOwner("artist@example.com", "Mara Lune")
-	app2.Link(o2.Workspace.ID, "night-drive", models.LinkLive, app2.Clock.Now().Add(72*time.Hour))
-	_, page = app2.NewClient().Get("/night-drive")
-	if !strings.Contains(page, `data-testid="presave-apple_music"`) || strings.Contains(page, `data-testid="platform-apple_music"`) {
-		t.Fatal("with Apple configured, the live link does not offer the Apple Music pre-add")
+	// The operator adds the MusicKit key and restarts: a second server on the same database.
+	st := appletest.New(appletest.Options{Now: app.Clock.Now})
+	defer st.Close()
+	key, err := config.ParseAppleKey(st.PrivateKeyPEM())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := *app.Config
+	cfg.Apple = config.Apple{TeamID: st.TeamID(), KeyID: st.KeyID(), PrivateKey: key, APIURL: st.URL, Storefront: "us",
+		MusicKitURL: st.URL + "/musickit/v3/musickit.js", Rate: 20}
+	clients := registry.NewWithClock(&cfg, registry.HTTPClient(), app.Clock.Now)
+	h := handlers.New(handlers.Deps{Config: &cfg, DB: app.DB, Log: testdb.Logger(), Now: app.Clock.Now,
+		Presave: &presave.Flow{DB: app.DB, Vault: app.Vault, Clients: clients, Now: app.Clock.Now, Erasure: app.Fans.Key},
+		Release: app.Release, Broadcast: app.Broadcast, AccountMail: app.AccountMail, Analytics: app.Analytics, Fans: app.Fans})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/night-drive", nil))
+	page = rec.Body.String()
+	if rec.Code != 200 || !strings.Contains(page, `data-testid="presave-apple_music"`) || strings.Contains(page, `data-testid="platform-apple_music"`) ||
+		!strings.Contains(page, "/js/musickit.") {
+		t.Fatalf("with Apple configured, the live link does not offer the Apple Music pre-add (%d)", rec.Code)
+	}
+	if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self' "+st.URL+";") {
+		t.Fatalf("CSP %s", csp)
+	}
+	if l2, err := store.LinkForFan(context.Background(), app.DB, l.ID); err != nil || !l2.UpdatedAt.Equal(l.UpdatedAt) {
+		t.Fatalf("the link was edited: %v", err)
 	}
 }
