@@ -71,13 +71,14 @@ func TestSmartLinkPhone(t *testing.T) {
 	if got := hrefs(t, ctx); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("buttons %v, want %v", got, want)
 	}
-	for _, sel := range []string{`[data-testid="save-spotify"]`, `[data-testid="out-now"]`, `[data-testid="artwork"]`} {
+	// Apple Music is configured, so it saves directly too (MusicKit in the page).
+	for _, sel := range []string{`[data-testid="save-spotify"]`, `[data-testid="save-apple_music"]`, `[data-testid="out-now"]`, `[data-testid="artwork"]`} {
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector('`+sel+`') && document.querySelector('`+sel+`').getBoundingClientRect().height > 0`))
 		if err != nil || !ok {
 			t.Errorf("%s is not shown: %v", sel, err)
 		}
 	}
-	for _, sel := range []string{`[data-testid="countdown"]`, `[data-testid="signup-form"]`, `[data-testid="save-apple_music"]`} {
+	for _, sel := range []string{`[data-testid="countdown"]`, `[data-testid="signup-form"]`} {
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('`+sel+`') === null`))
 		if err != nil || !ok {
 			t.Errorf("%s should not be on the smart link", sel)
@@ -90,21 +91,21 @@ func TestSmartLinkPhone(t *testing.T) {
 	}
 	browsertest.Screenshot(t, ctx, "smartlink-phone")
 
-	// The fan picks Apple Music on another release's pre-save page…
+	// The fan picks YouTube (an email-signup platform here) on another release's pre-save page…
 	must(t, chromedp.Do(ctx,
 		chromedp.Navigate(app.URL+"/"+soon.Slug),
-		chromedp.WaitVisible(`[data-testid="platform-apple_music"]`),
-		chromedp.Click(`[data-testid="platform-apple_music"]`),
+		chromedp.WaitVisible(`[data-testid="platform-youtube"]`),
+		chromedp.Click(`[data-testid="platform-youtube"]`),
 		chromedp.WaitVisible(`#email`),
-	), "pick Apple Music")
-	// …and this smart link now puts Apple Music first, the page itself unchanged.
+	), "pick YouTube")
+	// …and this smart link now puts YouTube first, the page itself unchanged.
 	must(t, chromedp.Do(ctx,
 		chromedp.Navigate(app.URL+"/night-drive"),
 		chromedp.WaitVisible(`.listen-item.preferred`),
 	), "reopen smart link")
-	want = []string{"/night-drive/go/apple_music", "/night-drive/go/spotify", "/night-drive/go/tidal", "/night-drive/go/youtube"}
+	want = []string{"/night-drive/go/youtube", "/night-drive/go/spotify", "/night-drive/go/apple_music", "/night-drive/go/tidal"}
 	if got := hrefs(t, ctx); strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Fatalf("after picking Apple Music: %v, want %v", got, want)
+		t.Fatalf("after picking YouTube: %v, want %v", got, want)
 	}
 	cookies, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.cookie`))
 	if err != nil || cookies != "" {

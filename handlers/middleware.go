@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -150,7 +151,7 @@ func (s *Server) secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	if s.Config.Secure() {
 		hsts = 31536000
 	}
-	formAction := "'self'"
+	formAction, scriptSrc, connectSrc := "'self'", "'self'", "'self'"
 	if s.Presave != nil {
 		keys := make([]string, 0, len(s.Presave.Clients))
 		for k := range s.Presave.Clients {
@@ -161,6 +162,12 @@ func (s *Server) secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 			if o := s.Presave.Clients[k].ConsentOrigin(); o != "" && !strings.Contains(formAction, " "+o) {
 				formAction += " " + o
 			}
+			// A consent that runs in the page (MusicKit JS) needs its script
+			// and the API it calls; only configured platforms add any.
+			if ps, ok := s.Presave.Clients[k].(pageScripts); ok {
+				scriptSrc = addOrigins(scriptSrc, ps.ScriptOrigins())
+				connectSrc = addOrigins(connectSrc, ps.ConnectOrigins())
+			}
 		}
 	}
 	return middleware.SecureWithConfig(middleware.SecureConfig{
@@ -169,8 +176,24 @@ func (s *Server) secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		XFrameOptions:         "DENY",
 		HSTSMaxAge:            hsts,
 		ReferrerPolicy:        "strict-origin-when-cross-origin",
-		ContentSecurityPolicy: "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action " + formAction + "; object-src 'none'",
+		ContentSecurityPolicy: "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src " + scriptSrc + "; connect-src " + connectSrc + "; frame-ancestors 'none'; base-uri 'none'; form-action " + formAction + "; object-src 'none'",
 	})(next)
+}
+
+// pageScripts is a direct platform whose consent runs in the landing page
+// (Apple Music's MusicKit JS).
+type pageScripts interface {
+	ScriptOrigins() []string
+	ConnectOrigins() []string
+}
+
+func addOrigins(src string, origins []string) string {
+	for _, o := range origins {
+		if o != "" && !slices.Contains(strings.Fields(src), o) {
+			src += " " + o
+		}
+	}
+	return src
 }
 
 // csrf guards admin forms: a same-origin Fetch-Metadata header passes, and

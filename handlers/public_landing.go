@@ -72,7 +72,8 @@ func (s *Server) listenButtons(ctx context.Context, l *models.Link) ([]public.Li
 		}
 		found := lp.FoundAt != nil && len(lp.Items) > 0
 		save := s.Presave.Enabled(p.Key) && (found || (p.Key == "spotify" && spotifySource) || s.savesFromURL(p.Key, lp.ManualURL))
-		out = append(out, public.ListenButton{Key: p.Key, Name: p.Name, Icon: p.Icon, Save: save})
+		_, inPage := s.Presave.PageClient(p.Key)
+		out = append(out, public.ListenButton{Key: p.Key, Name: p.Name, Icon: p.Icon, Save: save, InPage: save && inPage})
 	}
 	return out, nil
 }
@@ -192,7 +193,8 @@ func (s *Server) landingView(l *models.Link, now time.Time) public.Landing {
 	}
 	for _, p := range models.Platforms {
 		if s.Presave.Enabled(p.Key) {
-			v.Direct = append(v.Direct, public.DirectPlatform{Key: p.Key, Name: p.Name, Icon: p.Icon})
+			_, inPage := s.Presave.PageClient(p.Key)
+			v.Direct = append(v.Direct, public.DirectPlatform{Key: p.Key, Name: p.Name, Icon: p.Icon, InPage: inPage})
 		} else {
 			v.Platforms = append(v.Platforms, p)
 		}

@@ -30,8 +30,15 @@ func (s *Server) presaveStart(c echo.Context) error {
 	}
 	if !s.signupLimit.Allow(c.RealIP()) {
 		c.Response().Header().Set("Retry-After", "60")
+		if wantsJSON(c) {
+			return c.JSON(http.StatusTooManyRequests, map[string]string{"error": "Too many pre-saves from your connection. Please wait a minute, then try again."})
+		}
 		return s.presaveProblem(c, l, http.StatusTooManyRequests, "Too many tries",
 			"Too many pre-saves from your connection. Please wait a minute, then try again.")
+	}
+	pc, inPage := s.Presave.PageClient(key)
+	if inPage && !wantsJSON(c) {
+		return s.pageAuthStart(c, pc, "")
 	}
 	authURL, state, err := s.Presave.Start(c.Request().Context(), l, key, c.FormValue("email_opt_in") != "")
 	if err != nil {
@@ -40,6 +47,9 @@ func (s *Server) presaveStart(c echo.Context) error {
 	c.SetCookie(&http.Cookie{Name: stateCookie, Value: state, Path: "/oauth/", HttpOnly: true,
 		Secure: s.Config.Secure(), SameSite: http.SameSiteLaxMode, MaxAge: int(presave.StateTTL.Seconds())})
 	c.Response().Header().Set("Cache-Control", "no-store")
+	if inPage {
+		return s.pageAuthStart(c, pc, state)
+	}
 	return c.Redirect(http.StatusSeeOther, authURL)
 }
 
@@ -103,7 +113,7 @@ func (s *Server) presaved(c echo.Context) error {
 		loc = time.UTC
 	}
 	return render(c, http.StatusOK, public.PresavedPage(public.Presaved{
-		Landing: v, PlatformName: platformName(p.Platform), SaveDay: l.ReleaseAt.In(loc).Format("Mon 2 Jan, 15:04") + " (" + loc.String() + ")",
+		Landing: v, PlatformName: platformName(p.Platform), PlatformKey: p.Platform, SaveDay: l.ReleaseAt.In(loc).Format("Mon 2 Jan, 15:04") + " (" + loc.String() + ")",
 		RevokeURL: "/revoke/" + c.QueryParam("t"), NeedEmail: p.EmailOptIn && p.Email == "" && p.State == models.PresavePending,
 	}))
 }

@@ -200,8 +200,13 @@ func fanItems(d *fans.Data) []public.FanItem {
 			{Label: "Network", Value: orNone(p.IP)},
 			{Label: "Browser", Value: orNone(p.UserAgent)},
 			{Label: "Email", Value: orNone(p.Email)},
-			{Label: "Access to your account", Value: map[bool]string{true: "held, sealed, until release day", false: "none (deleted)"}[d.Credentials[p.ID]]},
 		}
+		if p.Storefront != "" {
+			facts = append(facts, public.Fact{Label: "Country catalog", Value: strings.ToUpper(p.Storefront)})
+		}
+		facts = append(facts, []public.Fact{
+			{Label: "Access to your account", Value: map[bool]string{true: "held, sealed, until release day", false: "none (deleted)"}[d.Credentials[p.ID]]},
+		}...)
 		out = append(out, public.FanItem{Kind: "Pre-save", Heading: linkName(p.LinkID), Facts: facts})
 	}
 	emails := map[int64]string{}

@@ -104,6 +104,9 @@ func (s *Server) routes(e *echo.Echo) {
 
 	// The fan's direct pre-save: consent on the platform, the confirmation, one-click undo.
 	e.GET("/oauth/:platform/callback", s.oauthCallback)
+	// Apple Music pre-add: the page posts the Music User Token MusicKit JS
+	// gave it, with the one-time state from the pre-save POST (issue 7).
+	e.POST("/oauth/:platform/token", s.presaveToken, s.sameOrigin)
 	e.GET("/revoke/:token", s.revokePage)
 	e.POST("/revoke/:token", s.revokeSubmit, s.sameOrigin)
 

@@ -37,6 +37,8 @@ type Presave struct {
 	Scope           string    `bun:"scope,notnull"`
 	State           string    `bun:"state,notnull"`
 	RevokeTokenHash string    `bun:"revoke_token_hash,notnull"`
+	// Storefront is the fan's Apple Music country catalog ("" elsewhere).
+	Storefront string `bun:"storefront,notnull"`
 	// Credential is the vault-sealed refresh token; nil once the pre-save is final.
 	Credential           []byte     `bun:"credential"`
 	CredentialKeyVersion *int       `bun:"credential_key_version"`

@@ -88,7 +88,7 @@ func demoCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, args []s
   minutes late).
 
   Fan page     %s
-               (releases at %s, in %s: pre-save on Spotify, Deezer, TIDAL or YouTube Music, or leave an email)
+               (releases at %s, in %s: pre-save on Spotify, Apple Music, Deezer, TIDAL or YouTube Music, or leave an email)
   Admin panel  %s
                email %s   password %s
   Email        the release-day email goes to everyone who signed up, at the release;
@@ -148,7 +148,12 @@ func startCatalogStandIns(cfg *config.Config) (demo.StandIns, func(), error) {
 		stop()
 		return s, nil, fmt.Errorf("demo: the Apple Music stand-in's key: %w", err)
 	}
-	cfg.Apple = config.Apple{TeamID: s.Apple.TeamID(), KeyID: s.Apple.KeyID(), PrivateKey: key, APIURL: s.Apple.URL, Storefront: "us"}
+	// Apple Music is direct in the demo: the stand-in serves a fake MusicKit
+	// JS whose consent popup offers these subscribers.
+	cfg.Apple = config.Apple{TeamID: s.Apple.TeamID(), KeyID: s.Apple.KeyID(), PrivateKey: key, APIURL: s.Apple.URL, Storefront: "us",
+		MusicKitURL: s.Apple.URL + "/musickit/v3/musickit.js", Rate: cfg.Apple.Rate}
+	s.Apple.AddUser(appletest.User{Name: "robin", Storefront: "us"})
+	s.Apple.AddUser(appletest.User{Name: "kim", Storefront: "gb"})
 	cfg.Deezer = config.Deezer{APIURL: s.Deezer.URL, Catalog: true, AppID: s.Deezer.AppID(), AppSecret: s.Deezer.AppSecret(),
 		ConnectURL: s.Deezer.URL, Rate: cfg.Deezer.Rate}
 	cfg.Tidal = config.Tidal{ClientID: s.Tidal.ClientID(), ClientSecret: s.Tidal.ClientSecret(), AuthURL: s.Tidal.URL, APIURL: s.Tidal.URL,

@@ -34,6 +34,13 @@ func loadCatalogs(c *Config, getenv func(string) string, def func(string) string
 		KeyID:      strings.TrimSpace(getenv("DROPDAY_APPLE_KEY_ID")),
 		APIURL:     httpURL("DROPDAY_APPLE_API_URL"),
 		Storefront: strings.ToLower(def("DROPDAY_APPLE_STOREFRONT")),
+		// A URL, not a local path: the fan's browser loads it (its origin joins the CSP).
+		MusicKitURL: httpURL("DROPDAY_APPLE_MUSICKIT_URL"),
+	}
+	if r, err := strconv.ParseFloat(def("DROPDAY_APPLE_RATE"), 64); err != nil || r <= 0 {
+		bad("DROPDAY_APPLE_RATE", "%q must be a number of calls per second above 0", def("DROPDAY_APPLE_RATE"))
+	} else {
+		c.Apple.Rate = r
 	}
 	keyVal := strings.TrimSpace(getenv("DROPDAY_APPLE_PRIVATE_KEY"))
 	if c.Apple.TeamID != "" || c.Apple.KeyID != "" || keyVal != "" {

@@ -94,6 +94,10 @@ type Apple struct {
 	APIURL     string
 	// Storefront is the catalog looked in ("us").
 	Storefront string
+	// MusicKitURL is the MusicKit JS the release page loads for the fan's pre-add.
+	MusicKitURL string
+	// Rate paces library adds (per second, shared by all workers).
+	Rate float64
 }
 
 // Enabled tells whether Apple Music look-ups are configured.
@@ -179,11 +183,13 @@ var Vars = []Var{
 	{"DROPDAY_SPOTIFY_CLIENT_SECRET", "", "your Spotify app's client secret"},
 	{"DROPDAY_SPOTIFY_ACCOUNTS_URL", "https://accounts.spotify.com", "Spotify's accounts service (a stand-in in tests and the demo)"},
 	{"DROPDAY_SPOTIFY_API_URL", "https://api.spotify.com", "Spotify's Web API (a stand-in in tests and the demo)"},
-	{"DROPDAY_APPLE_TEAM_ID", "", "your Apple Developer team id (10 characters); with the key below it turns on Apple Music look-ups"},
+	{"DROPDAY_APPLE_TEAM_ID", "", "your Apple Developer team id (10 characters); with the key below it turns on Apple Music look-ups and the fans' pre-add"},
 	{"DROPDAY_APPLE_KEY_ID", "", "the id (10 characters) of your MusicKit key"},
 	{"DROPDAY_APPLE_PRIVATE_KEY", "", "the MusicKit key: the .p8 file's PEM contents, or the path to the file"},
 	{"DROPDAY_APPLE_API_URL", "https://api.music.apple.com", "the Apple Music API (a stand-in in tests and the demo)"},
 	{"DROPDAY_APPLE_STOREFRONT", "us", "the Apple Music storefront (two-letter country) releases are looked up in"},
+	{"DROPDAY_APPLE_MUSICKIT_URL", "https://js-cdn.music.apple.com/musickit/v3/musickit.js", "MusicKit JS, loaded by the release page only when a fan picks Apple Music (a stand-in in tests and the demo)"},
+	{"DROPDAY_APPLE_RATE", "20", "Apple Music library adds per second from this instance (all workers share it); a 429 pauses every worker"},
 	{"DROPDAY_DEEZER_CATALOG", "true", "look releases up on Deezer (needs no account); false switches it off"},
 	{"DROPDAY_DEEZER_API_URL", "https://api.deezer.com", "Deezer's API (a stand-in in tests and the demo)"},
 	{"DROPDAY_DEEZER_APP_ID", "", "your Deezer app's id; with the secret it turns on direct pre-save on Deezer (else email-signup mode)"},

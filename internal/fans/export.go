@@ -64,6 +64,7 @@ type ExportPresave struct {
 	Consent         *ExportConsent `json:"consent_text"`
 	ConsentedAt     time.Time      `json:"consented_at"`
 	Scope           string         `json:"scope"`
+	Storefront      string         `json:"storefront"`
 	State           string         `json:"state"`
 	HoldsCredential bool           `json:"holds_platform_access"`
 	CredentialKey   *int           `json:"credential_key_version"`
@@ -130,7 +131,7 @@ func (d *Data) Export(now time.Time) Export {
 		ex.Presaves = append(ex.Presaves, ExportPresave{Link: d.link(p.LinkID), Platform: p.Platform,
 			PlatformUserID: p.PlatformUserID, DisplayName: p.DisplayName, Email: p.Email, EmailOptIn: p.EmailOptIn,
 			IP: p.IP, UserAgent: p.UserAgent, ConsentVersion: p.ConsentVersion, Consent: d.consent(p.ConsentTextID),
-			ConsentedAt: p.ConsentedAt.UTC(), Scope: p.Scope, State: p.State, HoldsCredential: d.Credentials[p.ID],
+			ConsentedAt: p.ConsentedAt.UTC(), Scope: p.Scope, Storefront: p.Storefront, State: p.State, HoldsCredential: d.Credentials[p.ID],
 			CredentialKey: p.CredentialKeyVersion, LastError: p.LastError, DeliveredAt: utc(p.DeliveredAt),
 			RevokedAt: utc(p.RevokedAt), CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC(),
 			RevokeTokenNote: "stored only as a hash; your undo link holds it"})

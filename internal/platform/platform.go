@@ -28,6 +28,9 @@ type Profile struct {
 	DisplayName string
 	// Email is empty when the scope was not granted or the platform gave none.
 	Email string
+	// Storefront is the fan's country catalog where the platform has one
+	// (Apple Music: GET /v1/me/storefront), stored with the pre-save.
+	Storefront string
 }
 
 // Source names a release the way the artist gave it (see models.Source*).

@@ -130,22 +130,7 @@ type Result struct {
 // and stores the pre-save with its sealed credential and consent record, all
 // or nothing. On ErrDenied the link is returned so the page can offer "try again".
 func (f *Flow) Complete(ctx context.Context, cb Callback) (Result, error) {
-	if cb.QueryState == "" || cb.CookieState == "" ||
-		subtle.ConstantTimeCompare([]byte(cb.QueryState), []byte(cb.CookieState)) != 1 {
-		return Result{}, ErrBadState
-	}
-	now := f.Now()
-	st, err := store.TakeOAuthState(ctx, f.DB, auth.HashToken(cb.QueryState), now)
-	if errors.Is(err, store.ErrNotFound) {
-		return Result{}, ErrBadState
-	}
-	if err != nil {
-		return Result{}, err
-	}
-	if st.Platform != cb.Platform {
-		return Result{}, ErrBadState
-	}
-	l, err := store.LinkForFan(ctx, f.DB, st.LinkID)
+	st, l, err := f.takeState(ctx, cb.Platform, cb.CookieState, cb.QueryState)
 	if err != nil {
 		return Result{}, err
 	}
@@ -170,6 +155,40 @@ func (f *Flow) Complete(ctx context.Context, cb Callback) (Result, error) {
 	if prof.ID == "" || tok.RefreshToken == "" {
 		return Result{Link: l}, &platform.Error{Platform: cb.Platform, Kind: platform.Permanent, Message: "no account id or refresh token in the answer"}
 	}
+	return f.record(ctx, st, l, prof, tok.RefreshToken, grantedScope(tok.Scope, c.Scopes(st.EmailOptIn)), cb.IP, cb.UserAgent)
+}
+
+// takeState checks the state the browser brought back against its cookie
+// and spends it (one use), returning the attempt and its link.
+func (f *Flow) takeState(ctx context.Context, platformKey, cookieState, sentState string) (*models.OAuthState, *models.Link, error) {
+	if sentState == "" || cookieState == "" ||
+		subtle.ConstantTimeCompare([]byte(sentState), []byte(cookieState)) != 1 {
+		return nil, nil, ErrBadState
+	}
+	st, err := store.TakeOAuthState(ctx, f.DB, auth.HashToken(sentState), f.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, ErrBadState
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if st.Platform != platformKey {
+		return nil, nil, ErrBadState
+	}
+	l, err := store.LinkForFan(ctx, f.DB, st.LinkID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, l, nil
+}
+
+// record stores the pre-save of a fan who consented: the consent record, the
+// sealed credential, the delivery when the release is out, the email
+// subscription when asked for. All or nothing.
+func (f *Flow) record(ctx context.Context, st *models.OAuthState, l *models.Link, prof platform.Profile,
+	credential, scope, ip, userAgent string) (Result, error) {
+	now := f.Now()
+	var err error
 	email, erased := "", false
 	if st.EmailOptIn && prof.Email != "" {
 		if e, msg := validate.Email(prof.Email); msg == "" {
@@ -189,10 +208,10 @@ func (f *Flow) Complete(ctx context.Context, cb Callback) (Result, error) {
 	if released(l, now) {
 		version = SaveConsentVersion // the fan saw the smart link's Save sentence
 	}
-	p := &models.Presave{WorkspaceID: l.WorkspaceID, LinkID: l.ID, Platform: cb.Platform, PlatformUserID: prof.ID,
+	p := &models.Presave{WorkspaceID: l.WorkspaceID, LinkID: l.ID, Platform: st.Platform, PlatformUserID: prof.ID,
 		DisplayName: truncate(prof.DisplayName, 200), Email: email, EmailOptIn: st.EmailOptIn,
-		IP: cb.IP, UserAgent: truncate(cb.UserAgent, 400), ConsentVersion: version, ConsentedAt: now,
-		Scope: grantedScope(tok.Scope, c.Scopes(st.EmailOptIn)), State: models.PresavePending,
+		IP: ip, UserAgent: truncate(userAgent, 400), ConsentVersion: version, ConsentedAt: now,
+		Scope: scope, Storefront: prof.Storefront, State: models.PresavePending,
 		RevokeTokenHash: auth.HashToken(revoke), CreatedAt: now, UpdatedAt: now}
 	err = f.DB.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
 		textID, err := store.ConsentTextID(ctx, tx, p.ConsentVersion, consentText(p.ConsentVersion), now)
@@ -203,7 +222,7 @@ func (f *Flow) Complete(ctx context.Context, cb Callback) (Result, error) {
 		if err := store.UpsertPresave(ctx, tx, p); err != nil {
 			return err
 		}
-		blob, version, err := SealCredential(f.Vault, p.ID, tok.RefreshToken)
+		blob, version, err := SealCredential(f.Vault, p.ID, credential)
 		if err != nil {
 			return err
 		}
@@ -219,7 +238,7 @@ func (f *Flow) Complete(ctx context.Context, cb Callback) (Result, error) {
 		if email == "" {
 			return nil
 		}
-		return subscribe(ctx, tx, l, email, cb.Platform, cb.IP, p.UserAgent, now)
+		return subscribe(ctx, tx, l, email, st.Platform, ip, p.UserAgent, now)
 	})
 	if err != nil {
 		return Result{Link: l}, err

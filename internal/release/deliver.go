@@ -41,6 +41,8 @@ const (
 	ReasonPermanent  = "%s refused the save: %s"
 	ReasonCredential = "The stored authorization could not be read (key missing or data damaged)."
 	ReasonNoVideo    = "The link has no %s video address; add it in the Platforms tab."
+	// ReasonAuthorizeAgain: the platform refused the fan's token (HTTP 401/403).
+	ReasonAuthorizeAgain = "%s no longer accepts the fan's authorization (HTTP %d); the fan must authorize again."
 )
 
 // reauthorizeReasons replace ReasonExpired for platforms whose grants do
@@ -134,7 +136,7 @@ func (d *Deliverer) Work(ctx context.Context, job jobs.Job) error {
 	if err := d.wait(ctx, p.Platform); err != nil {
 		return err
 	}
-	if err := d.save(ctx, c, p, tok, items); err != nil {
+	if err := d.save(platform.WithStorefront(ctx, p.Storefront), c, p, tok, items); err != nil {
 		return d.outcome(ctx, job, p, name, err)
 	}
 	return d.markDelivered(ctx, p.ID)
@@ -222,6 +224,9 @@ func (d *Deliverer) outcome(ctx context.Context, job jobs.Job, p *models.Presave
 	case platform.AuthExpired:
 		if r, ok := reauthorizeReasons[p.Platform]; ok {
 			return d.fail(ctx, p, r, err)
+		}
+		if perr != nil && (perr.Status == 401 || perr.Status == 403) {
+			return d.fail(ctx, p, fmt.Sprintf(ReasonAuthorizeAgain, name, perr.Status), err)
 		}
 		return d.fail(ctx, p, fmt.Sprintf(ReasonExpired, name), err)
 	case platform.NotAllowed:

@@ -56,6 +56,7 @@ func NewEngine(cfg *config.Config, db *bun.DB, k *vault.Keyring, clients map[str
 		// snoozes, so it is judged by the engine's clock like the snooze.
 		d.Limits["deezer"] = pace.NewLimiter(cfg.Deezer.Rate, now)
 	}
+	d.Limits["apple_music"] = pace.NewLimiter(cfg.Apple.Rate, nil)
 	r := &jobs.Runner{Queue: q, Handlers: map[string]jobs.HandlerFunc{KindDeliver: d.Work,
 		resolve.KindCheck: res.WorkCheck, resolve.KindAlert: res.WorkAlert},
 		Concurrency: cfg.Workers, Log: log,

@@ -62,6 +62,7 @@ func UpsertPresave(ctx context.Context, db bun.IDB, p *models.Presave) error {
 		Set("scope = EXCLUDED.scope").
 		Set("state = EXCLUDED.state").
 		Set("revoke_token_hash = EXCLUDED.revoke_token_hash").
+		Set("storefront = EXCLUDED.storefront").
 		Set("last_error = ''").
 		Set("revoked_at = NULL").
 		Set("updated_at = EXCLUDED.updated_at").

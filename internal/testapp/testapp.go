@@ -106,8 +106,8 @@ type Options struct {
 	Env map[string]string
 	// Spotify starts the Spotify stand-in (auto-consent) and configures dropday for it.
 	Spotify bool
-	// Apple starts the Apple Music catalog stand-in (with a generated
-	// MusicKit key) and configures dropday for it.
+	// Apple starts the Apple Music stand-in (with a generated MusicKit key)
+	// and configures dropday for it: catalog look-ups and the fans' pre-add.
 	Apple bool
 	// Deezer starts the Deezer stand-in and configures dropday for it.
 	// Without it Deezer look-ups are off (DROPDAY_DEEZER_CATALOG=false), so
@@ -188,6 +188,7 @@ func New(t testing.TB, opts ...Options) *App {
 		env["DROPDAY_APPLE_KEY_ID"] = a.Apple.KeyID()
 		env["DROPDAY_APPLE_PRIVATE_KEY"] = a.Apple.PrivateKeyPEM()
 		env["DROPDAY_APPLE_API_URL"] = a.Apple.URL
+		env["DROPDAY_APPLE_MUSICKIT_URL"] = a.Apple.URL + "/musickit/v3/musickit.js"
 	}
 	if o.Deezer {
 		a.Deezer = deezertest.New(deezertest.Options{Now: clock.Now, RedirectURL: a.URL + registry.CallbackPath("deezer")})
@@ -241,7 +242,7 @@ func New(t testing.TB, opts ...Options) *App {
 	if o.Log != nil {
 		log = slog.New(slog.NewJSONHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	clients := registry.New(cfg, registry.HTTPClient())
+	clients := registry.NewWithClock(cfg, registry.HTTPClient(), clock.Now)
 	a.Catalogs = registry.CatalogsWithClock(cfg, clients, registry.HTTPClient(), clock.Now)
 	a.Release = release.NewEngine(cfg, db, a.Vault, clients, a.Catalogs, clock.Now, log)
 	a.Release.Runner.PollInterval = 50 * time.Millisecond

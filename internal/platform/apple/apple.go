@@ -1,7 +1,8 @@
-// Package apple is dropday's client for the Apple Music API. Today it finds
+// Package apple is dropday's client for the Apple Music API. It finds
 // releases in the catalog (songs by ISRC, albums by UPC) with a developer
-// token dropday signs itself; the fan's pre-add (a Music User Token, issue 7)
-// is meant to be added to the same Client: do takes an optional user token.
+// token dropday signs itself, and (user.go) is a platform.Client for the
+// fan's pre-add: MusicKit JS in the fan's page gives a Music User Token,
+// with which the release is added to the fan's library on release day.
 //
 // Every failure is a *platform.Error. Neither the private key nor a token is
 // ever part of an error or a log line: tokens travel only in headers.
@@ -64,6 +65,8 @@ type Config struct {
 	APIURL string
 	// Storefront is the catalog looked in (default "us").
 	Storefront string
+	// MusicKitURL is the MusicKit JS the landing page loads (default DefaultMusicKitURL).
+	MusicKitURL string
 	// HTTPClient carries timeouts and transport; nil means a 30 s timeout.
 	HTTPClient *http.Client
 	// Now is the clock tokens are dated by (default time.Now).
@@ -93,6 +96,9 @@ func New(cfg Config) *Client {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.MusicKitURL == "" {
+		cfg.MusicKitURL = DefaultMusicKitURL
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
@@ -175,7 +181,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, user
 	}
 	if resp.StatusCode/100 != 2 {
 		defer drain(resp)
-		return nil, c.apiError(resp)
+		return nil, c.apiError(resp, userToken != "")
 	}
 	return resp, nil
 }
@@ -186,7 +192,10 @@ func drain(resp *http.Response) {
 }
 
 // apiError sorts an error answer ({"errors":[{"status":"401","code":"40100","title","detail"}]}).
-func (c *Client) apiError(resp *http.Response) *platform.Error {
+// withUser: the request carried a Music User Token, so a 401 or 403 means
+// the fan's authorization is no longer accepted (expired, revoked, no
+// subscription any more): the fan must authorize again.
+func (c *Client) apiError(resp *http.Response, withUser bool) *platform.Error {
 	var body struct {
 		Errors []struct {
 			Title  string `json:"title"`
@@ -207,6 +216,9 @@ func (c *Client) apiError(resp *http.Response) *platform.Error {
 		}
 	}
 	switch s := resp.StatusCode; {
+	case withUser && (s == http.StatusUnauthorized || s == http.StatusForbidden):
+		e.Kind = platform.AuthExpired
+		e.Message = strings.TrimSpace(fmt.Sprintf("Apple Music no longer accepts the fan's authorization (HTTP %d); the fan must authorize again. %s", s, e.Message))
 	case s == http.StatusUnauthorized:
 		// The developer token was refused: a wrong team id, key id or key
 		// (or a Music User Token without a subscription, later). Retrying

@@ -31,7 +31,17 @@ func HTTPClient() *http.Client {
 // New returns a client per configured platform, keyed by platform key.
 // A platform without credentials is absent: its pages use email signup.
 func New(cfg *config.Config, hc *http.Client) map[string]platform.Client {
+	return NewWithClock(cfg, hc, time.Now)
+}
+
+// NewWithClock is New with the clock the clients date their tokens by
+// (Apple's developer token): tests pass their injected clock.
+func NewWithClock(cfg *config.Config, hc *http.Client, now func() time.Time) map[string]platform.Client {
 	out := map[string]platform.Client{}
+	if cfg.Apple.Enabled() {
+		// Configured Apple Music is direct: the fan pre-adds with MusicKit JS.
+		out[apple.Key] = newApple(cfg, hc, now)
+	}
 	if cfg.Spotify.Enabled() {
 		out[spotify.Key] = spotify.New(spotify.Config{
 			ClientID:     cfg.Spotify.ClientID,
@@ -95,16 +105,7 @@ func Catalogs(cfg *config.Config, clients map[string]platform.Client) map[string
 func CatalogsWithClock(cfg *config.Config, clients map[string]platform.Client, hc *http.Client, now func() time.Time) map[string]platform.Catalog {
 	out := map[string]platform.Catalog{}
 	if cfg.Apple.Enabled() {
-		out[apple.Key] = apple.New(apple.Config{
-			TeamID:     cfg.Apple.TeamID,
-			KeyID:      cfg.Apple.KeyID,
-			PrivateKey: cfg.Apple.PrivateKey,
-			Origin:     cfg.Origin(),
-			APIURL:     cfg.Apple.APIURL,
-			Storefront: cfg.Apple.Storefront,
-			HTTPClient: hc,
-			Now:        now,
-		})
+		out[apple.Key] = newApple(cfg, hc, now)
 	}
 	if cfg.Deezer.Catalog {
 		out[deezer.Key] = deezer.New(deezer.Config{APIURL: cfg.Deezer.APIURL, HTTPClient: hc, Now: now})
@@ -128,4 +129,18 @@ func CatalogsWithClock(cfg *config.Config, clients map[string]platform.Client, h
 		out[k] = c
 	}
 	return out
+}
+
+func newApple(cfg *config.Config, hc *http.Client, now func() time.Time) *apple.Client {
+	return apple.New(apple.Config{
+		TeamID:      cfg.Apple.TeamID,
+		KeyID:       cfg.Apple.KeyID,
+		PrivateKey:  cfg.Apple.PrivateKey,
+		Origin:      cfg.Origin(),
+		APIURL:      cfg.Apple.APIURL,
+		Storefront:  cfg.Apple.Storefront,
+		MusicKitURL: cfg.Apple.MusicKitURL,
+		HTTPClient:  hc,
+		Now:         now,
+	})
 }

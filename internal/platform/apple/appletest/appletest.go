@@ -1,4 +1,6 @@
-// Package appletest is a local stand-in for the Apple Music API's catalog,
+// Package appletest is a local stand-in for the Apple Music API — the
+// catalog, and the fan's side (user.go): a fake MusicKit JS with a consent
+// popup issuing Music User Tokens, /v1/me/storefront and the library add —
 // for tests and `dropday demo` (wire details: /work/shared/PLATFORMS.md §2).
 //
 // It checks every request's developer token as Apple does: an ES256 JWT whose
@@ -39,7 +41,12 @@ const (
 	EndpointSongs  = "songs"
 	EndpointAlbums = "albums"
 	EndpointPage   = "page" // listen pages and covers
-	EndpointOther  = "other"
+	// The fan side: GET /v1/me/storefront, POST /v1/me/library, and the
+	// fake MusicKit JS with its consent popup (/musickit/...).
+	EndpointStorefront = "storefront"
+	EndpointLibrary    = "library"
+	EndpointMusicKit   = "musickit"
+	EndpointOther      = "other"
 )
 
 // Defaults for Options left empty.
@@ -61,6 +68,9 @@ type Options struct {
 	PublicKey *ecdsa.PublicKey
 	// Now is the clock for visibility and token expiry (default time.Now).
 	Now func() time.Time
+	// UserTokenLife is how long a Music User Token works (default
+	// DefaultUserTokenLife; Apple does not document it).
+	UserTokenLife time.Duration
 }
 
 // Song is a catalog song.
@@ -74,6 +84,8 @@ type Song struct {
 	ArtworkURL string
 	// URL is attributes.url; empty serves a listen page from the stand-in.
 	URL string
+	// Storefronts limits the song to these storefronts (empty: every one).
+	Storefronts []string
 }
 
 // Album is a catalog album.
@@ -89,7 +101,11 @@ type Album struct {
 	// Announced lists the album before it is visible, as Apple lists a
 	// pre-release: without playParams (not playable yet).
 	Announced bool
+	// Storefronts limits the album to these storefronts (empty: every one).
+	Storefronts []string
 }
+
+func inStorefront(sfs []string, sf string) bool { return len(sfs) == 0 || slices.Contains(sfs, sf) }
 
 type entry[T any] struct {
 	item    T
@@ -116,6 +132,10 @@ type Server struct {
 	rate     standin.Window
 	sent429  int
 	lastAuth string // why the last 401 was sent (for test failure messages)
+
+	users      map[string]*User
+	userNames  []string              // in the order added (the consent page lists them so)
+	userTokens map[string]*userToken // Music User Token → its user
 }
 
 // New starts a stand-in on a loopback httptest server.
@@ -134,7 +154,11 @@ func NewHandler(opts Options) *Server {
 	if opts.KeyID == "" {
 		opts.KeyID = DefaultKeyID
 	}
-	s := &Server{opts: opts, tokens: map[string]bool{}, rate: standin.Window{Span: time.Minute}}
+	if opts.UserTokenLife == 0 {
+		opts.UserTokenLife = DefaultUserTokenLife
+	}
+	s := &Server{opts: opts, tokens: map[string]bool{}, rate: standin.Window{Span: time.Minute},
+		users: map[string]*User{}, userTokens: map[string]*userToken{}}
 	if opts.PublicKey == nil {
 		k, pemText, err := GenerateKey()
 		if err != nil {
@@ -193,7 +217,7 @@ func (s *Server) AddAlbum(a Album, visibleFrom time.Time) {
 	s.albums = append(s.albums, &entry[Album]{a, visibleFrom})
 }
 
-// SetRateLimit allows n catalog requests per minute per stand-in (0 turns it
+// SetRateLimit allows n API requests (catalog, storefront, library) per minute per stand-in (0 turns it
 // off); beyond it the answer is 429 with Retry-After.
 func (s *Server) SetRateLimit(n int) {
 	s.mu.Lock()
@@ -241,6 +265,12 @@ func endpointOf(p string) string {
 		return EndpointAlbums
 	case len(parts) >= 1 && (parts[0] == "listen" || parts[0] == "artwork"):
 		return EndpointPage
+	case len(parts) == 3 && parts[0] == "v1" && parts[1] == "me" && parts[2] == "storefront":
+		return EndpointStorefront
+	case len(parts) == 3 && parts[0] == "v1" && parts[1] == "me" && parts[2] == "library":
+		return EndpointLibrary
+	case len(parts) >= 1 && parts[0] == "musickit":
+		return EndpointMusicKit
 	}
 	return EndpointOther
 }
@@ -252,9 +282,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		switch ep {
 		case EndpointPage:
 			s.servePage(w, r)
-		case EndpointSongs, EndpointAlbums:
+		case EndpointMusicKit:
+			s.serveMusicKit(w, r)
+		case EndpointSongs, EndpointAlbums, EndpointStorefront, EndpointLibrary:
 			if !s.authenticate(w, r) {
 				return
+			}
+			var user *User
+			if ep == EndpointStorefront || ep == EndpointLibrary {
+				if user = s.authenticateUser(w, r); user == nil {
+					return
+				}
 			}
 			s.mu.Lock()
 			wait, ok := s.rate.Take(s.Now())
@@ -267,10 +305,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeErr(w, http.StatusTooManyRequests, "42900", "Too Many Requests", "Rate limit exceeded")
 				return
 			}
-			if ep == EndpointSongs {
+			switch ep {
+			case EndpointSongs:
 				s.serveSongs(w, r)
-			} else {
+			case EndpointAlbums:
 				s.serveAlbums(w, r)
+			case EndpointStorefront:
+				s.serveStorefront(w, r, user)
+			case EndpointLibrary:
+				s.serveLibraryAdd(w, r, user)
 			}
 		default:
 			writeErr(w, http.StatusNotFound, "40400", "Resource Not Found", "No such resource on this stand-in")
@@ -419,6 +462,10 @@ func (s *Server) serveSongs(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, "40400", "Resource Not Found", "Storefront not found")
 		return
 	}
+	if ids, byID := idsParam(r); byID {
+		s.serveByID(w, sf, ids, EndpointSongs)
+		return
+	}
 	isrcs, ok := filterValues(w, r, "isrc")
 	if !ok {
 		return
@@ -429,7 +476,7 @@ func (s *Server) serveSongs(w http.ResponseWriter, r *http.Request) {
 	refs := map[string][]ref{}
 	for _, isrc := range isrcs {
 		for _, e := range s.songs {
-			if !strings.EqualFold(e.item.ISRC, isrc) || !standin.Visible(e.visible, now) {
+			if !strings.EqualFold(e.item.ISRC, isrc) || !standin.Visible(e.visible, now) || !inStorefront(e.item.Storefronts, sf) {
 				continue
 			}
 			res := s.songResource(sf, e.item)
@@ -447,6 +494,10 @@ func (s *Server) serveAlbums(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, "40400", "Resource Not Found", "Storefront not found")
 		return
 	}
+	if ids, byID := idsParam(r); byID {
+		s.serveByID(w, sf, ids, EndpointAlbums)
+		return
+	}
 	upcs, ok := filterValues(w, r, "upc")
 	if !ok {
 		return
@@ -457,7 +508,7 @@ func (s *Server) serveAlbums(w http.ResponseWriter, r *http.Request) {
 	refs := map[string][]ref{}
 	for _, upc := range upcs {
 		for _, e := range s.albums {
-			if e.item.UPC != upc {
+			if e.item.UPC != upc || !inStorefront(e.item.Storefronts, sf) {
 				continue
 			}
 			live := standin.Visible(e.visible, now)
@@ -471,6 +522,48 @@ func (s *Server) serveAlbums(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"data": data, "meta": map[string]any{"filters": map[string]any{"upc": refs}}})
+}
+
+// idsParam reads ?ids=a,b (Get Multiple Catalog Songs/Albums by ID).
+func idsParam(r *http.Request) ([]string, bool) {
+	raw := r.URL.Query().Get("ids")
+	if raw == "" {
+		return nil, false
+	}
+	var ids []string
+	for _, v := range strings.Split(raw, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			ids = append(ids, v)
+		}
+	}
+	return ids, true
+}
+
+// serveByID answers the catalog items with these ids visible in storefront sf.
+func (s *Server) serveByID(w http.ResponseWriter, sf string, ids []string, ep string) {
+	now := s.Now()
+	s.mu.Lock()
+	data := []resource{}
+	for _, id := range ids {
+		if ep == EndpointSongs {
+			for _, e := range s.songs {
+				if e.item.ID == id && standin.Visible(e.visible, now) && inStorefront(e.item.Storefronts, sf) {
+					data = append(data, s.songResource(sf, e.item))
+				}
+			}
+			continue
+		}
+		for _, e := range s.albums {
+			if e.item.ID != id || !inStorefront(e.item.Storefronts, sf) {
+				continue
+			}
+			if live := standin.Visible(e.visible, now); live || e.item.Announced {
+				data = append(data, s.albumResource(sf, e.item, live))
+			}
+		}
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"data": data})
 }
 
 func (s *Server) artwork(tmpl, kind, id string) map[string]any {
