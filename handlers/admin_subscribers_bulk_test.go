@@ -186,17 +186,18 @@ func TestSubscriberExport100k(t *testing.T) {
 			}
 			// Holding the rows would take at least the CSV's size (the strings
 			// alone, before any struct or slice); a streaming export holds one
-			// batch, about 1/100 of it. A quarter leaves room for the GC's noise
-			// and still fails if even a quarter of the rows were kept.
+			// batch, about 1/100 of it. A third leaves room for the GC's noise
+			// (6.5 MB seen on a loaded CI machine) and still fails if a third of
+			// the rows were kept.
 			growth := int64(body.peak) - int64(base)
-			bound := body.n / 4
+			bound := body.n / 3
 			t.Logf("%d rows, %.1f MB of CSV in %v; live heap %0.1f MB at the start, peak growth %.2f MB over %d samples (bound %.1f MB)",
 				rows, float64(body.n)/1e6, elapsed, float64(base)/1e6, float64(growth)/1e6, body.samples, float64(bound)/1e6)
 			if body.samples < 50 {
 				t.Fatalf("only %d memory samples", body.samples)
 			}
 			if growth > bound {
-				t.Fatalf("the live heap grew by %d bytes during the export, more than a quarter of the CSV (%d bytes): rows are being held", growth, body.n)
+				t.Fatalf("the live heap grew by %d bytes during the export, more than a third of the CSV (%d bytes): rows are being held", growth, body.n)
 			}
 			lines := logs.lines(t, "subscriber export")
 			if len(lines) != 1 || lines[0]["rows"] != float64(bulkRows) || lines[0]["batches"] != float64(bulkRows/1000+1) {
