@@ -23,6 +23,7 @@ import (
 	"github.com/dropday/dropday/internal/fans"
 	"github.com/dropday/dropday/internal/keys"
 	"github.com/dropday/dropday/internal/metrics"
+	"github.com/dropday/dropday/internal/pagecache"
 	"github.com/dropday/dropday/internal/presave"
 	"github.com/dropday/dropday/internal/ratelimit"
 	"github.com/dropday/dropday/internal/release"
@@ -63,6 +64,8 @@ type Server struct {
 	loginLimit     ratelimit.Limiter
 	signupLimit    ratelimit.Limiter
 	metricsHandler http.Handler
+	// pages holds rendered landing pages (landingPage).
+	pages *pagecache.Cache
 }
 
 // New builds the echo router with every route and middleware in place.
@@ -84,6 +87,7 @@ func New(d Deps) *echo.Echo {
 		Deps:           d,
 		loginLimit:     d.LoginLimit,
 		signupLimit:    d.SignupLimit,
+		pages:          pagecache.New(d.Now),
 		metricsHandler: promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(d.Log.Handler(), slog.LevelWarn)}),
 	}
 	e := echo.New()

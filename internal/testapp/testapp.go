@@ -115,6 +115,9 @@ type Options struct {
 	Demo bool
 	// Deliver runs the release engine (workers and scheduler) for the test's lifetime.
 	Deliver bool
+	// Beside starts a second instance on that app's database and clock, as
+	// behind a load balancer: its own listener, page cache and limits.
+	Beside *App
 }
 
 // Start is the fixed "now" tests begin at.
@@ -129,13 +132,16 @@ func New(t testing.TB, opts ...Options) *App {
 	}
 	var db *bun.DB
 	var dbURL string
-	if o.Postgres {
+	clock := &Clock{t: Start}
+	switch {
+	case o.Beside != nil:
+		db, dbURL, clock = o.Beside.DB, o.Beside.Config.DatabaseURL, o.Beside.Clock
+	case o.Postgres:
 		db, dbURL = testdb.Postgres(t)
-	} else {
+	default:
 		db, dbURL = testdb.SQLite(t)
 	}
 	dataDir := t.TempDir()
-	clock := &Clock{t: Start}
 	a := &App{T: t, DB: db, Clock: clock}
 	// The handler is set after the listener exists, because the base URL is the listener's.
 	var h http.Handler
@@ -148,6 +154,10 @@ func New(t testing.TB, opts ...Options) *App {
 		"DROPDAY_DATA_DIR":     dataDir,
 		"DROPDAY_LOGIN_RATE":   "1000",
 		"DROPDAY_SIGNUP_RATE":  "1000",
+		// Every request asks the database, as before the page cache, so tests
+		// that write to the store directly see their change; the cache's own
+		// tests set a TTL.
+		"DROPDAY_PAGE_CACHE_TTL": "0",
 	}
 	if o.Spotify {
 		a.Spotify = spotifytest.New(spotifytest.Options{RedirectURL: a.URL + registry.CallbackPath("spotify")})
