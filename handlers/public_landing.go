@@ -140,10 +140,13 @@ func listenKey(bs []public.ListenButton) string {
 // signup takes a fan's email from the landing page. htmx gets the fragment
 // to swap in place; a browser without JavaScript gets the whole page again.
 func (s *Server) signup(c echo.Context) error {
-	l, err := s.publicLink(c)
+	// The link comes with its cached page: no look-up per signup. A link
+	// archived on another instance takes signups for up to the cache's TTL.
+	p, err := s.landingPage(c.Request().Context(), c.Param("slug"))
 	if err != nil {
 		return err
 	}
+	l := p.Value.(*models.Link)
 	if !signup.Open(l) {
 		return noLanding()
 	}
