@@ -157,7 +157,7 @@ func (s *Server) signup(c echo.Context) error {
 		form.Error = "Too many signups from your connection. Please wait a minute, then try again."
 		return s.signupAnswer(c, l, now, http.StatusTooManyRequests, form)
 	}
-	res, err := signup.Signup(c.Request().Context(), s.DB, l, signup.Input{
+	res, err := s.signups.Signup(c.Request().Context(), l, signup.Input{
 		Email: form.Email, Platform: form.Platform, Honeypot: c.FormValue("website"),
 		IP: c.RealIP(), UserAgent: c.Request().UserAgent(),
 		Erasure: s.Fans.Key, Reconsent: c.FormValue("reconsent") != "",

@@ -27,6 +27,7 @@ import (
 	"github.com/dropday/dropday/internal/presave"
 	"github.com/dropday/dropday/internal/ratelimit"
 	"github.com/dropday/dropday/internal/release"
+	"github.com/dropday/dropday/internal/signup"
 )
 
 // Deps is everything the HTTP layer needs, built by cmd/dropday (or a test).
@@ -66,6 +67,8 @@ type Server struct {
 	metricsHandler http.Handler
 	// pages holds rendered landing pages (landingPage).
 	pages *pagecache.Cache
+	// signups groups concurrent email signups into shared commits.
+	signups *signup.Batcher
 }
 
 // New builds the echo router with every route and middleware in place.
@@ -88,6 +91,7 @@ func New(d Deps) *echo.Echo {
 		loginLimit:     d.LoginLimit,
 		signupLimit:    d.SignupLimit,
 		pages:          pagecache.New(d.Now),
+		signups:        signup.NewBatcher(d.DB),
 		metricsHandler: promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(d.Log.Handler(), slog.LevelWarn)}),
 	}
 	e := echo.New()

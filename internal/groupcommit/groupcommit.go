@@ -108,3 +108,11 @@ func (g *Group[T]) flush(ctx context.Context, self *request[T]) error {
 	g.mu.Unlock()
 	return mine
 }
+
+// Queued is how many items wait for the batch being written (tests use it
+// to know everyone has arrived).
+func (g *Group[T]) Queued() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.pending)
+}

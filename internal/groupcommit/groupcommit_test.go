@@ -76,7 +76,7 @@ func TestGroupCommitBatchesConcurrentMarks(t *testing.T) {
 }
 
 func (g *Group[T]) busy() bool  { g.mu.Lock(); defer g.mu.Unlock(); return g.flushing }
-func (g *Group[T]) queued() int { g.mu.Lock(); defer g.mu.Unlock(); return len(g.pending) }
+func (g *Group[T]) queued() int { return g.Queued() }
 
 // Per-item errors reach their own callers; the others in the batch succeed.
 func TestGroupCommitPerItemErrors(t *testing.T) {

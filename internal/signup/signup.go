@@ -14,6 +14,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/dropday/dropday/internal/fans"
+	"github.com/dropday/dropday/internal/groupcommit"
 	"github.com/dropday/dropday/internal/store"
 	"github.com/dropday/dropday/internal/validate"
 	"github.com/dropday/dropday/models"
@@ -95,47 +96,34 @@ func Check(in Input) (email string, p models.Platform, errs validate.Errors) {
 // normal-looking Result and writes nothing. The subscriber and the consent
 // record are written in one transaction, so a failure leaves neither.
 func Signup(ctx context.Context, db TxRunner, l *models.Link, in Input, now time.Time) (Result, error) {
+	r, res, err := prepare(l, in, now)
+	if err != nil || r == nil {
+		return res, err
+	}
+	return finish(res, db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		return write(ctx, tx, r, nil)
+	}))
+}
+
+// prepare does what needs no database: an open link, valid input, the
+// honeypot (a nil row with a Result: answer it, store nothing).
+func prepare(l *models.Link, in Input, now time.Time) (*row, Result, error) {
 	if !Open(l) {
-		return Result{}, fmt.Errorf("signup: link %d is %s: %w", l.ID, l.State, store.ErrNotFound)
+		return nil, Result{}, fmt.Errorf("signup: link %d is %s: %w", l.ID, l.State, store.ErrNotFound)
 	}
 	email, p, errs := Check(in)
 	if errs.Has() {
-		return Result{}, errs
+		return nil, Result{}, errs
 	}
 	res := Result{Email: email, Platform: p}
 	if strings.TrimSpace(in.Honeypot) != "" {
-		return res, nil
+		return nil, res, nil
 	}
-	now = now.UTC()
-	err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		erased, err := in.Erasure.Erased(ctx, tx, l.WorkspaceID, email)
-		if err != nil {
-			return err
-		}
-		if erased {
-			if !in.Reconsent {
-				return ErrErased
-			}
-			// Fresh, explicit consent: the address is on the list again.
-			if err := store.ForgetErased(ctx, tx, l.WorkspaceID, in.Erasure.Hash(email)); err != nil {
-				return err
-			}
-		}
-		textID, err := store.ConsentTextID(ctx, tx, ConsentVersion, ConsentText(l.Title), now)
-		if err != nil {
-			return err
-		}
-		sub := &models.Subscriber{WorkspaceID: l.WorkspaceID, Email: email, Platform: p.Key,
-			Status: models.SubscriberActive, CreatedAt: now, UpdatedAt: now}
-		if err := store.UpsertSubscriber(ctx, tx, sub); err != nil {
-			return err
-		}
-		return store.UpsertSignup(ctx, tx, &models.Signup{
-			WorkspaceID: l.WorkspaceID, LinkID: l.ID, SubscriberID: sub.ID, Platform: p.Key,
-			IP: in.IP, UserAgent: truncate(in.UserAgent, maxUserAgent),
-			ConsentVersion: ConsentVersion, ConsentTextID: &textID, ConsentedAt: now, CreatedAt: now,
-		})
-	})
+	return &row{link: l, in: in, email: email, platform: p, now: now.UTC()}, res, nil
+}
+
+// finish turns the write's outcome into Signup's answer.
+func finish(res Result, err error) (Result, error) {
 	if errors.Is(err, ErrErased) {
 		return res, ErrErased
 	}
@@ -144,6 +132,112 @@ func Signup(ctx context.Context, db TxRunner, l *models.Link, in Input, now time
 	}
 	res.Stored = true
 	return res, nil
+}
+
+// row is one checked signup on its way to the database.
+type row struct {
+	link     *models.Link
+	in       Input
+	email    string
+	platform models.Platform
+	now      time.Time
+}
+
+// write stores one signup in tx: the subscriber and the consent record, or
+// nothing with ErrErased. texts caches consent text ids within a batch (nil: none).
+func write(ctx context.Context, tx bun.IDB, r *row, texts map[string]int64) error {
+	l, in, now := r.link, r.in, r.now
+	erased, err := in.Erasure.Erased(ctx, tx, l.WorkspaceID, r.email)
+	if err != nil {
+		return err
+	}
+	if erased {
+		if !in.Reconsent {
+			return ErrErased // before any write, so a batch may go on
+		}
+		// Fresh, explicit consent: the address is on the list again.
+		if err := store.ForgetErased(ctx, tx, l.WorkspaceID, in.Erasure.Hash(r.email)); err != nil {
+			return err
+		}
+	}
+	text := ConsentText(l.Title)
+	textID, ok := texts[text]
+	if !ok {
+		if textID, err = store.ConsentTextID(ctx, tx, ConsentVersion, text, now); err != nil {
+			return err
+		}
+		if texts != nil {
+			texts[text] = textID
+		}
+	}
+	sub := &models.Subscriber{WorkspaceID: l.WorkspaceID, Email: r.email, Platform: r.platform.Key,
+		Status: models.SubscriberActive, CreatedAt: now, UpdatedAt: now}
+	if err := store.UpsertSubscriber(ctx, tx, sub); err != nil {
+		return err
+	}
+	return store.UpsertSignup(ctx, tx, &models.Signup{
+		WorkspaceID: l.WorkspaceID, LinkID: l.ID, SubscriberID: sub.ID, Platform: r.platform.Key,
+		IP: in.IP, UserAgent: truncate(in.UserAgent, maxUserAgent),
+		ConsentVersion: ConsentVersion, ConsentTextID: &textID, ConsentedAt: now, CreatedAt: now,
+	})
+}
+
+// Batcher is Signup with group commit: the signups of concurrent requests
+// share one transaction (one commit, one fsync), so SQLite, which takes one
+// writer at a time, stores thousands a second instead of one per commit.
+// Each caller is answered only after the commit that holds its row, with its
+// own result: a row that fails does not lose the others (the batch is rolled
+// back and its rows are written again, each in its own transaction).
+type Batcher struct {
+	db    TxRunner
+	group groupcommit.Group[*row]
+}
+
+// NewBatcher groups signups into db's transactions.
+func NewBatcher(db TxRunner) *Batcher {
+	b := &Batcher{db: db}
+	b.group.Max = batchMax
+	b.group.Write = b.write
+	return b
+}
+
+// batchMax keeps one transaction short: the writer holds SQLite's lock for it.
+const batchMax = 256
+
+// Signup is the package's Signup, grouped with concurrent ones.
+func (b *Batcher) Signup(ctx context.Context, l *models.Link, in Input, now time.Time) (Result, error) {
+	r, res, err := prepare(l, in, now)
+	if err != nil || r == nil {
+		return res, err
+	}
+	return finish(res, b.group.Do(ctx, r))
+}
+
+func (b *Batcher) write(ctx context.Context, batch []*row) ([]error, error) {
+	errs := make([]error, len(batch))
+	texts := map[string]int64{}
+	err := b.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		for i, p := range batch {
+			errs[i] = write(ctx, tx, p, texts)
+			if errs[i] != nil && !errors.Is(errs[i], ErrErased) {
+				return errs[i] // PostgreSQL's transaction is unusable after an error
+			}
+		}
+		return nil
+	})
+	if err == nil || len(batch) == 1 {
+		if err != nil {
+			errs[0] = err
+		}
+		return errs, nil
+	}
+	// One row broke the batch: write each on its own, so only that one fails.
+	for i, p := range batch {
+		errs[i] = b.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			return write(ctx, tx, p, nil)
+		})
+	}
+	return errs, nil
 }
 
 // truncate cuts s to at most n bytes without splitting a UTF-8 character.
