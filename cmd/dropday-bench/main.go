@@ -54,6 +54,7 @@ type options struct {
 	warm     time.Duration
 	pagesDur time.Duration // each public-page scenario; 0 skips them
 	dayN     int           // pre-saves of the release-day load; 0 skips it
+	dayFans  bool          // false: the release-day run without its fans (to compare)
 
 	mailN       int
 	mailRate    int // requests per second the Resend stand-in allows
@@ -76,6 +77,7 @@ func main() {
 	flag.DurationVar(&o.warm, "warm", 2*time.Second, "warm-up before each public-page measurement")
 	flag.DurationVar(&o.pagesDur, "pages", 10*time.Second, "how long each public-page scenario is measured (0 skips them)")
 	flag.IntVar(&o.dayN, "day-n", 100_000, "pending pre-saves of the release-day load on SQLite (0 skips it)")
+	flag.BoolVar(&o.dayFans, "day-fans", true, "send the release-day fans (false measures the same run without them)")
 	flag.Parse()
 	o.pgDSN = os.Getenv("DROPDAY_TEST_POSTGRES_DSN")
 	if o.timeout == 0 {
@@ -158,6 +160,14 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			}
 		}
 	}
+	var day *dayResult
+	if o.dayN > 0 && (o.only == "" || o.only == "sqlite") {
+		if r, err := runDay(ctx, o, bin, tmp, out); err != nil {
+			errs = append(errs, fmt.Errorf("release day under load: %w", err))
+		} else {
+			day = &r
+		}
+	}
 	// A store that failed does not hide the others' rows.
 	if pages != nil {
 		printPages(out, o, *pages)
@@ -167,6 +177,15 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	if len(mailRows) > 0 {
 		printMailTable(out, o, mailRows)
+	}
+	if day != nil {
+		alone := 0.0
+		for _, r := range rows {
+			if r.store == "sqlite" {
+				alone = r.achieved()
+			}
+		}
+		printDay(out, o, *day, alone)
 	}
 	return errors.Join(errs...)
 }
