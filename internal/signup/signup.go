@@ -101,7 +101,7 @@ func Signup(ctx context.Context, db TxRunner, l *models.Link, in Input, now time
 		return res, err
 	}
 	return finish(res, db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		return write(ctx, tx, r, nil)
+		return write(ctx, tx, r)
 	}))
 }
 
@@ -144,8 +144,8 @@ type row struct {
 }
 
 // write stores one signup in tx: the subscriber and the consent record, or
-// nothing with ErrErased. texts caches consent text ids within a batch (nil: none).
-func write(ctx context.Context, tx bun.IDB, r *row, texts map[string]int64) error {
+// nothing with ErrErased.
+func write(ctx context.Context, tx bun.IDB, r *row) error {
 	l, in, now := r.link, r.in, r.now
 	erased, err := in.Erasure.Erased(ctx, tx, l.WorkspaceID, r.email)
 	if err != nil {
@@ -160,15 +160,9 @@ func write(ctx context.Context, tx bun.IDB, r *row, texts map[string]int64) erro
 			return err
 		}
 	}
-	text := ConsentText(l.Title)
-	textID, ok := texts[text]
-	if !ok {
-		if textID, err = store.ConsentTextID(ctx, tx, ConsentVersion, text, now); err != nil {
-			return err
-		}
-		if texts != nil {
-			texts[text] = textID
-		}
+	textID, err := store.ConsentTextID(ctx, tx, ConsentVersion, ConsentText(l.Title), now)
+	if err != nil {
+		return err
 	}
 	sub := &models.Subscriber{WorkspaceID: l.WorkspaceID, Email: r.email, Platform: r.platform.Key,
 		Status: models.SubscriberActive, CreatedAt: now, UpdatedAt: now}
@@ -214,28 +208,114 @@ func (b *Batcher) Signup(ctx context.Context, l *models.Link, in Input, now time
 }
 
 func (b *Batcher) write(ctx context.Context, batch []*row) ([]error, error) {
-	errs := make([]error, len(batch))
-	texts := map[string]int64{}
+	var errs []error
 	err := b.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		for i, p := range batch {
-			errs[i] = write(ctx, tx, p, texts)
-			if errs[i] != nil && !errors.Is(errs[i], ErrErased) {
-				return errs[i] // PostgreSQL's transaction is unusable after an error
-			}
-		}
-		return nil
+		var err error
+		errs, err = writeBatch(ctx, tx, batch)
+		return err
 	})
 	if err == nil || len(batch) == 1 {
 		if err != nil {
-			errs[0] = err
+			errs = []error{err}
 		}
 		return errs, nil
 	}
 	// One row broke the batch: write each on its own, so only that one fails.
-	for i, p := range batch {
+	errs = make([]error, len(batch))
+	for i, r := range batch {
 		errs[i] = b.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			return write(ctx, tx, p, nil)
+			return write(ctx, tx, r)
 		})
+	}
+	return errs, nil
+}
+
+// writeBatch stores a batch in tx with a few statements for all its rows
+// (the erased check, the subscribers, the consent records) rather than
+// three per row: what makes signups fast on SQLite, whose one writer does
+// everything. The result is what writing the rows one after the other
+// would leave: for an address (or a link and address) that comes twice, the
+// later row wins. A row's own refusal (ErrErased) is its error; any other
+// error fails the batch.
+func writeBatch(ctx context.Context, tx bun.IDB, batch []*row) ([]error, error) {
+	errs := make([]error, len(batch))
+	// Erased addresses, per workspace.
+	hashes := map[int64][]string{}
+	for _, r := range batch {
+		hashes[r.link.WorkspaceID] = append(hashes[r.link.WorkspaceID], r.in.Erasure.Hash(r.email))
+	}
+	erased := map[int64]map[string]bool{}
+	for ws, hs := range hashes {
+		m, err := store.ErasedAmong(ctx, tx, ws, hs)
+		if err != nil {
+			return nil, err
+		}
+		erased[ws] = m
+	}
+	texts := map[string]int64{}
+	type subKey struct {
+		ws    int64
+		email string
+	}
+	subs := map[subKey]*models.Subscriber{}
+	var subList []*models.Subscriber
+	var keep []int // rows to store, in order
+	for i, r := range batch {
+		ws := r.link.WorkspaceID
+		if h := r.in.Erasure.Hash(r.email); erased[ws][h] {
+			if !r.in.Reconsent {
+				errs[i] = ErrErased
+				continue
+			}
+			// Fresh, explicit consent: the address is on the list again.
+			if err := store.ForgetErased(ctx, tx, ws, h); err != nil {
+				return nil, err
+			}
+			erased[ws][h] = false
+		}
+		text := ConsentText(r.link.Title)
+		if _, ok := texts[text]; !ok {
+			id, err := store.ConsentTextID(ctx, tx, ConsentVersion, text, r.now)
+			if err != nil {
+				return nil, err
+			}
+			texts[text] = id
+		}
+		k := subKey{ws, r.email}
+		s := subs[k]
+		if s == nil {
+			s = &models.Subscriber{WorkspaceID: ws, Email: r.email, CreatedAt: r.now}
+			subs[k] = s
+			subList = append(subList, s)
+		}
+		s.Platform, s.Status, s.UpdatedAt = r.platform.Key, models.SubscriberActive, r.now // the later row wins
+		keep = append(keep, i)
+	}
+	if err := store.UpsertSubscribers(ctx, tx, subList); err != nil {
+		return nil, err
+	}
+	type signupKey struct{ link, sub int64 }
+	signups := map[signupKey]*models.Signup{}
+	var signupList []*models.Signup
+	for _, i := range keep {
+		r := batch[i]
+		sub := subs[subKey{r.link.WorkspaceID, r.email}]
+		textID := texts[ConsentText(r.link.Title)]
+		sg := &models.Signup{
+			WorkspaceID: r.link.WorkspaceID, LinkID: r.link.ID, SubscriberID: sub.ID, Platform: r.platform.Key,
+			IP: r.in.IP, UserAgent: truncate(r.in.UserAgent, maxUserAgent),
+			ConsentVersion: ConsentVersion, ConsentTextID: &textID, ConsentedAt: r.now, CreatedAt: r.now,
+		}
+		k := signupKey{r.link.ID, sub.ID}
+		if prev, ok := signups[k]; ok {
+			*prev = *sg // the later row wins
+			continue
+		}
+		signups[k] = sg
+		signupList = append(signupList, sg)
+	}
+	if err := store.UpsertSignups(ctx, tx, signupList); err != nil {
+		return nil, err
 	}
 	return errs, nil
 }
