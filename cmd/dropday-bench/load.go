@@ -131,6 +131,22 @@ func closedLoop(ctx context.Context, name, addr string, conns int, warm, dur tim
 	return res, ctx.Err()
 }
 
+// merge adds another measurement of the same scenario.
+func (r *loadResult) merge(o loadResult) {
+	r.requests += o.requests
+	r.answered += o.answered
+	r.errors += o.errors
+	r.window += o.window
+	r.lat = append(r.lat, o.lat...)
+	slices.Sort(r.lat)
+	if r.status == nil {
+		r.status = map[int]int{}
+	}
+	for k, v := range o.status {
+		r.status[k] += v
+	}
+}
+
 // rawConn is one keep-alive HTTP/1.1 connection.
 type rawConn struct {
 	net.Conn
