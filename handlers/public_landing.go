@@ -49,19 +49,28 @@ func (s *Server) landing(c echo.Context) error {
 // look-up, and the platforms after release) when missing or expired. It
 // expires after DROPDAY_PAGE_CACHE_TTL, or at the release time when that
 // comes first, so the countdown turns into the smart link on time; edits on
-// this instance clear the cache at once (forgetPages). A missing or draft
+// this instance clear the cache at once (forgetPages). Requests that arrive
+// while another refills the page get the old copy (never past the release). A missing or draft
 // slug is not cached: it answers from the database every time.
 func (s *Server) landingPage(ctx context.Context, slug string) (*pagecache.Page, error) {
 	return s.pages.Get(ctx, slug, func(ctx context.Context) (*pagecache.Page, error) {
+		now := s.Now() // before the read: the page is as old as its data
 		l, err := s.linkBySlug(ctx, slug)
 		if err != nil {
 			return nil, err
 		}
-		now := s.Now()
 		p := &pagecache.Page{Value: l, Expires: now.Add(s.Config.PageCacheTTL)}
 		v := s.landingView(l, now)
-		if !v.Released && l.ReleaseAt.Before(p.Expires) {
-			p.Expires = l.ReleaseAt
+		// While one request refills an expired page, others get the old
+		// copy for up to one more TTL, but a countdown never past the release.
+		p.Until = p.Expires.Add(s.Config.PageCacheTTL)
+		if !v.Released {
+			if l.ReleaseAt.Before(p.Expires) {
+				p.Expires = l.ReleaseAt
+			}
+			if l.ReleaseAt.Before(p.Until) {
+				p.Until = l.ReleaseAt
+			}
 		}
 		var comp templ.Component
 		if l.State == models.LinkArchived {

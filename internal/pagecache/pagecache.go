@@ -4,8 +4,9 @@
 // Freshness is decided by time only, never by messages between instances:
 // a page is kept until the Expires its filler gave it (the cache's TTL, or
 // sooner, such as a release time at which the page changes). An expired page
-// is refilled by one request while the others for the same key wait for it
-// (singleflight). Clear drops everything at once (an edit on this instance);
+// is refilled by one request; the others for the same key meanwhile get the
+// expired copy while it may still be served (Until: never past a release
+// time), or else wait for the refill (singleflight). Clear drops everything at once (an edit on this instance);
 // a fill that began before a Clear is not stored, so it cannot bring back
 // what the edit replaced.
 package pagecache
@@ -27,6 +28,9 @@ type Page struct {
 	ETag string
 	// Expires is when the page must be filled again.
 	Expires time.Time
+	// Until is how long the expired page may still answer requests that
+	// arrive while another one refills it (zero: not at all).
+	Until time.Time
 	// Value is what the filler wants to keep beside the bytes (the link).
 	Value any
 }
@@ -38,15 +42,16 @@ type Filler func(ctx context.Context) (*Page, error)
 type Cache struct {
 	now func() time.Time
 
-	mu    sync.RWMutex
-	pages map[string]*Page
-	gen   uint64 // bumped by Clear
-	fills singleflight.Group
+	mu      sync.RWMutex
+	pages   map[string]*Page
+	filling map[string]bool // keys being refilled
+	gen     uint64          // bumped by Clear
+	fills   singleflight.Group
 }
 
 // New returns an empty cache reading time from now.
 func New(now func() time.Time) *Cache {
-	return &Cache{now: now, pages: map[string]*Page{}}
+	return &Cache{now: now, pages: map[string]*Page{}, filling: map[string]bool{}}
 }
 
 // fillTimeout bounds a fill that waiting requests share: it runs detached
@@ -56,17 +61,19 @@ const fillTimeout = 10 * time.Second
 
 // Get returns key's page, filling it when missing or expired.
 func (c *Cache) Get(ctx context.Context, key string, fill Filler) (*Page, error) {
-	c.mu.RLock()
-	p, gen := c.pages[key], c.gen
-	c.mu.RUnlock()
-	if p != nil && c.now().Before(p.Expires) {
+	p, gen, ok := c.lookup(key)
+	if ok {
 		return p, nil
 	}
 	v, err, _ := c.fills.Do(strconv.FormatUint(gen, 10)+"\x00"+key, func() (any, error) {
+		c.mu.Lock()
+		c.filling[key] = true
+		c.mu.Unlock()
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fillTimeout)
 		defer cancel()
 		np, err := fill(fctx)
 		c.mu.Lock()
+		delete(c.filling, key)
 		if c.gen == gen {
 			if err != nil {
 				delete(c.pages, key) // gone (a renamed slug), or to be asked again
@@ -86,6 +93,19 @@ func (c *Cache) Get(ctx context.Context, key string, fill Filler) (*Page, error)
 	return v.(*Page), nil
 }
 
+// lookup returns key's page and whether it may answer without a fill: it
+// is fresh, or another caller is refilling it and it is not past its Until.
+func (c *Cache) lookup(key string) (*Page, uint64, bool) {
+	c.mu.RLock()
+	p, gen, busy := c.pages[key], c.gen, c.filling[key]
+	c.mu.RUnlock()
+	if p == nil {
+		return nil, gen, false
+	}
+	now := c.now()
+	return p, gen, now.Before(p.Expires) || busy && now.Before(p.Until)
+}
+
 // Forget drops key's page (a page that no longer exists).
 func (c *Cache) Forget(key string) {
 	c.mu.Lock()
@@ -97,7 +117,7 @@ func (c *Cache) Forget(key string) {
 func (c *Cache) Clear() {
 	c.mu.Lock()
 	c.pages = map[string]*Page{}
-	c.gen++
+	c.gen++ // c.filling stays: those fills still end, and clear their own marks
 	c.mu.Unlock()
 }
 
