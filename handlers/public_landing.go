@@ -50,8 +50,8 @@ func (s *Server) landing(c echo.Context) error {
 // expires after DROPDAY_PAGE_CACHE_TTL, or at the release time when that
 // comes first, so the countdown turns into the smart link on time; edits on
 // this instance clear the cache at once (forgetPages). Requests that arrive
-// while another refills the page get the old copy (never past the release). A missing or draft
-// slug is not cached: it answers from the database every time.
+// while another refills the page get the old copy (never past the release).
+// A missing or draft slug is not cached: it asks the database every time.
 func (s *Server) landingPage(ctx context.Context, slug string) (*pagecache.Page, error) {
 	return s.pages.Get(ctx, slug, func(ctx context.Context) (*pagecache.Page, error) {
 		now := s.Now() // before the read: the page is as old as its data
@@ -94,9 +94,9 @@ func (s *Server) landingPage(ctx context.Context, slug string) (*pagecache.Page,
 	})
 }
 
-// forgetPages clears the page cache after a successful change through the
-// admin panel or the API, so this instance shows an edit at once (other
-// instances within DROPDAY_PAGE_CACHE_TTL). Clearing everything keeps it
+// forgetPages clears the page cache after every change request to the admin
+// panel or the API, so this instance shows an edit at once (other instances
+// within DROPDAY_PAGE_CACHE_TTL). Clearing everything keeps it
 // simple and right for any change (a renamed slug, a workspace setting);
 // changes are rare next to views.
 func (s *Server) forgetPages(next echo.HandlerFunc) echo.HandlerFunc {
