@@ -21,9 +21,11 @@ build: generate
 test: generate
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-## bench: release day at scale (100,000 pre-saves, SQLite and, with
-## DROPDAY_TEST_POSTGRES_DSN, PostgreSQL); prints ratios against the targets.
-## Not part of `make test`. Knobs: make bench BENCH_FLAGS="-n 20000".
+## bench: the public pages (landing, smart link, signup, static ceiling),
+## release day at scale (100,000 pre-saves, SQLite and, with
+## DROPDAY_TEST_POSTGRES_DSN, PostgreSQL), its email, and release day under
+## fan load; prints every row against its target (BENCHMARKS.md).
+## Not part of `make test`. Knobs: make bench BENCH_FLAGS="-n 20000 -day-n 20000".
 bench: generate
 	$(GO) run ./cmd/dropday-bench $(BENCH_FLAGS)
 

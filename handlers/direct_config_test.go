@@ -51,7 +51,7 @@ func TestConfiguringPlatformMakesLiveLinksDirect(t *testing.T) {
 				}
 				links := directLinkRows(t, before)
 
-				opts := testapp.Options{Restart: before}
+				opts := testapp.Options{Beside: before}
 				pc.configure(&opts)
 				after := testapp.New(t, opts)
 				c = after.NewClient()

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,9 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"github.com/dropday/dropday/internal/artwork"
+	"github.com/dropday/dropday/internal/pagecache"
 	"github.com/dropday/dropday/internal/signup"
 	"github.com/dropday/dropday/internal/store"
 	"github.com/dropday/dropday/internal/validate"
@@ -23,32 +26,89 @@ import (
 
 // landing is the fan's page. Before release it is the same for every visitor
 // (the countdown runs in the browser, the signup POST needs no token), so it
-// carries an ETag and a revalidating Cache-Control, ready to be cached.
+// is rendered once and served from memory (landingPage) with an ETag and a
+// revalidating Cache-Control; views are still counted on every hit.
 func (s *Server) landing(c echo.Context) error {
-	l, err := s.publicLink(c)
+	p, err := s.landingPage(c.Request().Context(), c.Param("slug"))
 	if err != nil {
 		return err
 	}
-	now := s.Now()
-	if l.State == models.LinkArchived {
-		return render(c, http.StatusGone, public.Ended(s.landingView(l, now)))
-	}
-	s.Analytics.View(c.Request(), l.ID, c.RealIP()) // in memory; flushed in batches
-	v := s.landingView(l, now)
-	if v.Released {
-		// The smart link: a platform appears as soon as a check finds it.
-		if v.Listen, err = s.listenButtons(c.Request().Context(), l); err != nil {
-			return err
+	if p.ETag != "" { // archived pages (410) carry none and count no view
+		s.Analytics.View(c.Request(), p.Value.(*models.Link).ID, c.RealIP()) // in memory; flushed in batches
+		h := c.Response().Header()
+		h.Set("ETag", p.ETag)
+		h.Set("Cache-Control", "public, max-age=0, must-revalidate")
+		if etagMatches(c.Request().Header.Get("If-None-Match"), p.ETag) {
+			return c.NoContent(http.StatusNotModified)
 		}
 	}
-	tag := landingETag(l, v.Released, s.Config.URL(""), s.directKeys()+"|"+listenKey(v.Listen))
-	h := c.Response().Header()
-	h.Set("ETag", tag)
-	h.Set("Cache-Control", "public, max-age=0, must-revalidate")
-	if etagMatches(c.Request().Header.Get("If-None-Match"), tag) {
-		return c.NoContent(http.StatusNotModified)
+	return c.HTMLBlob(p.Status, p.Body)
+}
+
+// landingPage is slug's rendered page from the cache, rendered (one link
+// look-up, and the platforms after release) when missing or expired. It
+// expires after DROPDAY_PAGE_CACHE_TTL, or at the release time when that
+// comes first, so the countdown turns into the smart link on time; edits on
+// this instance clear the cache at once (forgetPages). Requests that arrive
+// while another refills the page get the old copy (never past the release).
+// A missing or draft slug is not cached: it asks the database every time.
+func (s *Server) landingPage(ctx context.Context, slug string) (*pagecache.Page, error) {
+	return s.pages.Get(ctx, slug, func(ctx context.Context) (*pagecache.Page, error) {
+		now := s.Now() // before the read: the page is as old as its data
+		l, err := s.linkBySlug(ctx, slug)
+		if err != nil {
+			return nil, err
+		}
+		p := &pagecache.Page{Value: l, Expires: now.Add(s.Config.PageCacheTTL)}
+		v := s.landingView(l, now)
+		// While one request refills an expired page, others get the old
+		// copy for up to one more TTL, but a countdown never past the release.
+		p.Until = p.Expires.Add(s.Config.PageCacheTTL)
+		if !v.Released {
+			if l.ReleaseAt.Before(p.Expires) {
+				p.Expires = l.ReleaseAt
+			}
+			if l.ReleaseAt.Before(p.Until) {
+				p.Until = l.ReleaseAt
+			}
+		}
+		var comp templ.Component
+		if l.State == models.LinkArchived {
+			p.Status, comp = http.StatusGone, public.Ended(v)
+		} else {
+			if v.Released {
+				// The smart link: a platform appears as soon as a check finds it.
+				if v.Listen, err = s.listenButtons(ctx, l); err != nil {
+					return nil, err
+				}
+			}
+			p.Status, comp = http.StatusOK, public.LandingPage(v)
+			p.ETag = landingETag(l, v.Released, s.Config.URL(""), s.directKeys()+"|"+listenKey(v.Listen))
+		}
+		var buf bytes.Buffer
+		if err := comp.Render(ctx, &buf); err != nil {
+			return nil, err
+		}
+		p.Body = buf.Bytes()
+		return p, nil
+	})
+}
+
+// forgetPages clears the page cache after every change request to the admin
+// panel or the API, so this instance shows an edit at once (other instances
+// within DROPDAY_PAGE_CACHE_TTL). Clearing everything keeps it
+// simple and right for any change (a renamed slug, a workspace setting);
+// changes are rare next to views.
+func (s *Server) forgetPages(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := next(c)
+		switch c.Request().Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			s.pages.Clear()
+		}
+		return err
 	}
-	return render(c, http.StatusOK, public.LandingPage(v))
 }
 
 // listenButtons are the smart link's platforms: found by a look-up or given
@@ -97,10 +157,13 @@ func listenKey(bs []public.ListenButton) string {
 // signup takes a fan's email from the landing page. htmx gets the fragment
 // to swap in place; a browser without JavaScript gets the whole page again.
 func (s *Server) signup(c echo.Context) error {
-	l, err := s.publicLink(c)
+	// The link comes with its cached page: no look-up per signup. A link
+	// archived on another instance takes signups for up to the cache's TTL.
+	p, err := s.landingPage(c.Request().Context(), c.Param("slug"))
 	if err != nil {
 		return err
 	}
+	l := p.Value.(*models.Link)
 	if !signup.Open(l) {
 		return noLanding()
 	}
@@ -111,7 +174,7 @@ func (s *Server) signup(c echo.Context) error {
 		form.Error = "Too many signups from your connection. Please wait a minute, then try again."
 		return s.signupAnswer(c, l, now, http.StatusTooManyRequests, form)
 	}
-	res, err := signup.Signup(c.Request().Context(), s.DB, l, signup.Input{
+	res, err := s.signups.Signup(c.Request().Context(), l, signup.Input{
 		Email: form.Email, Platform: form.Platform, Honeypot: c.FormValue("website"),
 		IP: c.RealIP(), UserAgent: c.Request().UserAgent(),
 		Erasure: s.Fans.Key, Reconsent: c.FormValue("reconsent") != "",
@@ -148,7 +211,11 @@ func (s *Server) signupAnswer(c echo.Context, l *models.Link, now time.Time, sta
 // publicLink finds the link behind /:slug. A draft answers exactly like a
 // slug that does not exist, so drafts cannot be discovered.
 func (s *Server) publicLink(c echo.Context) (*models.Link, error) {
-	l, err := store.LinkBySlug(c.Request().Context(), s.DB, c.Param("slug"))
+	return s.linkBySlug(c.Request().Context(), c.Param("slug"))
+}
+
+func (s *Server) linkBySlug(ctx context.Context, slug string) (*models.Link, error) {
+	l, err := store.LinkBySlug(ctx, s.DB, slug)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, noLanding()

@@ -38,7 +38,8 @@ func (s *Server) routes(e *echo.Echo) {
 	e.POST("/password/reset/:token", s.resetSubmit, csrf)
 
 	// The admin panel, scoped to the session's workspace.
-	a := e.Group("/admin", csrf, s.requireAdmin)
+	// forgetPages: a change made here shows on the landing pages at once.
+	a := e.Group("/admin", csrf, s.requireAdmin, s.forgetPages)
 	a.GET("", s.adminHome)
 	a.GET("/links", s.linkList)
 	a.GET("/links/new", s.linkNew)
@@ -93,7 +94,7 @@ func (s *Server) routes(e *echo.Echo) {
 	a.POST("/workspaces/:id/switch", s.workspaceSwitch)
 
 	// The JSON API, authenticated by workspace API tokens.
-	api := e.Group("/api/v1", s.requireAPIToken)
+	api := e.Group("/api/v1", s.requireAPIToken, s.forgetPages)
 	api.GET("/links", s.apiLinkList)
 	api.POST("/links", s.apiLinkCreate)
 	api.GET("/links/:id", s.apiLinkGet)

@@ -23,9 +23,11 @@ import (
 	"github.com/dropday/dropday/internal/fans"
 	"github.com/dropday/dropday/internal/keys"
 	"github.com/dropday/dropday/internal/metrics"
+	"github.com/dropday/dropday/internal/pagecache"
 	"github.com/dropday/dropday/internal/presave"
 	"github.com/dropday/dropday/internal/ratelimit"
 	"github.com/dropday/dropday/internal/release"
+	"github.com/dropday/dropday/internal/signup"
 )
 
 // Deps is everything the HTTP layer needs, built by cmd/dropday (or a test).
@@ -63,6 +65,10 @@ type Server struct {
 	loginLimit     ratelimit.Limiter
 	signupLimit    ratelimit.Limiter
 	metricsHandler http.Handler
+	// pages holds rendered landing pages (landingPage).
+	pages *pagecache.Cache
+	// signups groups concurrent email signups into shared commits.
+	signups *signup.Batcher
 }
 
 // New builds the echo router with every route and middleware in place.
@@ -84,6 +90,8 @@ func New(d Deps) *echo.Echo {
 		Deps:           d,
 		loginLimit:     d.LoginLimit,
 		signupLimit:    d.SignupLimit,
+		pages:          pagecache.New(d.Now),
+		signups:        signup.NewBatcher(d.DB),
 		metricsHandler: promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(d.Log.Handler(), slog.LevelWarn)}),
 	}
 	e := echo.New()

@@ -50,6 +50,12 @@ type options struct {
 	pgDSN    string
 	only     string
 
+	conns    int
+	warm     time.Duration
+	pagesDur time.Duration // each public-page scenario; 0 skips them
+	dayN     int           // pre-saves of the release-day load; 0 skips it
+	dayFans  bool          // false: the release-day run without its fans (to compare)
+
 	mailN       int
 	mailRate    int // requests per second the Resend stand-in allows
 	mailLatency time.Duration
@@ -67,6 +73,11 @@ func main() {
 	flag.IntVar(&o.mailN, "mail-n", 100_000, "subscribers of the release-day email run (0 skips it)")
 	flag.IntVar(&o.mailRate, "mail-rate", 10, "requests per second the Resend stand-in allows (100 emails each)")
 	flag.DurationVar(&o.mailLatency, "mail-latency", 25*time.Millisecond, "the Resend stand-in's latency per request")
+	flag.IntVar(&o.conns, "conns", 256, "connections of the public-page load")
+	flag.DurationVar(&o.warm, "warm", 2*time.Second, "warm-up before each public-page measurement")
+	flag.DurationVar(&o.pagesDur, "pages", 10*time.Second, "how long each public-page scenario is measured (0 skips them)")
+	flag.IntVar(&o.dayN, "day-n", 100_000, "pending pre-saves of the release-day load on SQLite (0 skips it)")
+	flag.BoolVar(&o.dayFans, "day-fans", true, "send the release-day fans (false measures the same run without them)")
 	flag.Parse()
 	o.pgDSN = os.Getenv("DROPDAY_TEST_POSTGRES_DSN")
 	if o.timeout == 0 {
@@ -94,6 +105,15 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	var rows []result
 	var mailRows []mailResult
 	var errs []error
+	// The public pages first: they are quick, and need nothing but SQLite.
+	var pages *pagesResult
+	if o.pagesDur > 0 && (o.only == "" || o.only == "sqlite") {
+		if r, err := runPages(ctx, o, bin, tmp, out); err != nil {
+			errs = append(errs, fmt.Errorf("public pages: %w", err))
+		} else {
+			pages = &r
+		}
+	}
 	// fresh gives each run its own empty database.
 	type store struct {
 		name  string
@@ -140,12 +160,32 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			}
 		}
 	}
+	var day *dayResult
+	if o.dayN > 0 && (o.only == "" || o.only == "sqlite") {
+		if r, err := runDay(ctx, o, bin, tmp, out); err != nil {
+			errs = append(errs, fmt.Errorf("release day under load: %w", err))
+		} else {
+			day = &r
+		}
+	}
 	// A store that failed does not hide the others' rows.
+	if pages != nil {
+		printPages(out, o, *pages)
+	}
 	if len(rows) > 0 {
 		printTable(out, o, rows)
 	}
 	if len(mailRows) > 0 {
 		printMailTable(out, o, mailRows)
+	}
+	if day != nil {
+		alone := 0.0
+		for _, r := range rows {
+			if r.store == "sqlite" {
+				alone = r.achieved()
+			}
+		}
+		printDay(out, o, *day, alone)
 	}
 	return errors.Join(errs...)
 }

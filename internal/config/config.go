@@ -71,6 +71,10 @@ type Config struct {
 	// PlatformTimeout bounds one call to a streaming platform, so a hung
 	// answer cannot hold a worker or a fan's request.
 	PlatformTimeout time.Duration
+	// PageCacheTTL is how long a rendered landing page is served from memory
+	// without asking the database: the bound on how stale another instance's
+	// copy may be after an edit. 0 revalidates on every request.
+	PageCacheTTL time.Duration
 	// Demo is set by `dropday demo`, never by the environment: every page shows a ribbon.
 	Demo bool
 }
@@ -177,6 +181,7 @@ var Vars = []Var{
 	{"DROPDAY_RESOLVE_INTERVAL", "1h", "how often a release not yet found on a platform is looked up again after its release time (Go duration)"},
 	{"DROPDAY_RESOLVE_WINDOW", "24h", "for how long after the release time it is looked up; then the workspace's owners get one email about what is still missing (Go duration)"},
 	{"DROPDAY_SPOTIFY_RATE", "50", "Spotify calls per second from this instance (all workers share it); a 429 pauses every worker for its Retry-After"},
+	{"DROPDAY_PAGE_CACHE_TTL", "1s", "how long a landing page is served from memory before the database is asked again; with several instances, the longest an edit made on one takes to show on the others (Go duration; 0 asks on every request)"},
 	{"DROPDAY_PLATFORM_TIMEOUT", "20s", "longest wait for one answer from a streaming platform before the call counts as failed and is retried (Go duration)"},
 	{"DROPDAY_MASTER_KEYS", "(generated)", "key-encryption keys for fans' credentials, `2:<base64 32 bytes>,1:<base64>`; the first is primary"},
 	{"DROPDAY_SPOTIFY_CLIENT_ID", "", "your Spotify app's client id; empty keeps Spotify in email-signup mode"},
@@ -350,6 +355,11 @@ func Load(getenv func(string) string, args []string) (*Config, error) {
 		bad("DROPDAY_PLATFORM_TIMEOUT", "%q must be a Go duration of at least 100ms, like 20s", def("DROPDAY_PLATFORM_TIMEOUT"))
 	} else {
 		c.PlatformTimeout = pt
+	}
+	if pc, err := time.ParseDuration(def("DROPDAY_PAGE_CACHE_TTL")); err != nil || pc < 0 || pc > time.Minute {
+		bad("DROPDAY_PAGE_CACHE_TTL", "%q must be a Go duration from 0 to 1m, like 1s", def("DROPDAY_PAGE_CACHE_TTL"))
+	} else {
+		c.PageCacheTTL = pc
 	}
 	c.MetricsToken = strings.TrimSpace(getenv("DROPDAY_METRICS_TOKEN"))
 	if t := c.MetricsToken; t != "" && len(t) < 16 {

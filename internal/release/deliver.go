@@ -14,6 +14,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/dropday/dropday/internal/groupcommit"
 	"github.com/dropday/dropday/internal/jobs"
 	"github.com/dropday/dropday/internal/pace"
 	"github.com/dropday/dropday/internal/platform"
@@ -70,7 +71,7 @@ type Deliverer struct {
 	items sync.Map // "linkID/platform" → []string
 
 	commitOnce sync.Once
-	delivered  groupCommit
+	delivered  groupcommit.Group[int64]
 	pauses     pauseState
 }
 
@@ -172,9 +173,9 @@ func (d *Deliverer) save(ctx context.Context, c platform.Client, p *models.Presa
 // markDelivered records a delivery, grouped with other workers' into one commit.
 func (d *Deliverer) markDelivered(ctx context.Context, id int64) error {
 	d.commitOnce.Do(func() {
-		d.delivered.write = func(ctx context.Context, ids []int64) error {
+		d.delivered.Write = func(ctx context.Context, ids []int64) ([]error, error) {
 			_, err := store.FinishPresaves(ctx, d.DB, ids, models.PresaveDelivered, "", d.Now())
-			return err
+			return nil, err
 		}
 	})
 	return d.delivered.Do(ctx, id)

@@ -107,6 +107,24 @@ func IsErased(ctx context.Context, db bun.IDB, workspaceID int64, emailHash stri
 	return ok, nil
 }
 
+// ErasedAmong returns which of the hashes were erased from a workspace (one query for a batch of signups).
+func ErasedAmong(ctx context.Context, db bun.IDB, workspaceID int64, emailHashes []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(emailHashes) == 0 {
+		return out, nil
+	}
+	var found []string
+	err := db.NewSelect().Model((*models.ErasedEmail)(nil)).Column("email_hash").
+		Where("workspace_id = ? AND email_hash IN (?)", workspaceID, bun.In(emailHashes)).Scan(ctx, &found)
+	if err != nil {
+		return nil, fmt.Errorf("store: erased among: %w", err)
+	}
+	for _, h := range found {
+		out[h] = true
+	}
+	return out, nil
+}
+
 // ForgetErased lifts the mark when the fan signs up again with fresh, explicit consent.
 func ForgetErased(ctx context.Context, db bun.IDB, workspaceID int64, emailHash string) error {
 	_, err := db.NewDelete().Model((*models.ErasedEmail)(nil)).

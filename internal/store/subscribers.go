@@ -45,6 +45,71 @@ func UpsertSignup(ctx context.Context, db bun.IDB, s *models.Signup) error {
 	return nil
 }
 
+// UpsertSubscribers is UpsertSubscriber for many rows in one statement; the
+// rows must be distinct by (workspace, email). Each row's ID and CreatedAt
+// are filled from the stored row.
+func UpsertSubscribers(ctx context.Context, db bun.IDB, subs []*models.Subscriber) error {
+	if len(subs) == 0 {
+		return nil
+	}
+	var got []struct {
+		ID          int64     `bun:"id"`
+		WorkspaceID int64     `bun:"workspace_id"`
+		Email       string    `bun:"email"`
+		CreatedAt   time.Time `bun:"created_at"`
+	}
+	// Matched back by (workspace, email): RETURNING's order is not promised.
+	_, err := db.NewInsert().Model(&subs).
+		On("CONFLICT (workspace_id, email) DO UPDATE").
+		Set("platform = EXCLUDED.platform").
+		Set("status = EXCLUDED.status").
+		Set("updated_at = EXCLUDED.updated_at").
+		Returning("id, workspace_id, email, created_at").Exec(ctx, &got)
+	if err != nil {
+		return fmt.Errorf("store: upsert subscribers: %w", err)
+	}
+	type key struct {
+		ws    int64
+		email string
+	}
+	by := make(map[key]int, len(subs))
+	for i, s := range subs {
+		by[key{s.WorkspaceID, s.Email}] = i
+	}
+	for _, g := range got {
+		if i, ok := by[key{g.WorkspaceID, g.Email}]; ok {
+			subs[i].ID, subs[i].CreatedAt = g.ID, g.CreatedAt
+		}
+	}
+	for _, s := range subs {
+		if s.ID == 0 {
+			return fmt.Errorf("store: upsert subscribers: no id returned for a row")
+		}
+	}
+	return nil
+}
+
+// UpsertSignups is UpsertSignup for many rows in one statement; the rows
+// must be distinct by (link, subscriber).
+func UpsertSignups(ctx context.Context, db bun.IDB, ss []*models.Signup) error {
+	if len(ss) == 0 {
+		return nil
+	}
+	_, err := db.NewInsert().Model(&ss).
+		On("CONFLICT (link_id, subscriber_id) DO UPDATE").
+		Set("platform = EXCLUDED.platform").
+		Set("ip = EXCLUDED.ip").
+		Set("user_agent = EXCLUDED.user_agent").
+		Set("consent_version = EXCLUDED.consent_version").
+		Set("consent_text_id = EXCLUDED.consent_text_id").
+		Set("consented_at = EXCLUDED.consented_at").
+		Returning("NULL").Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("store: upsert signups: %w", err)
+	}
+	return nil
+}
+
 // SignupFilter pages a link's subscribers.
 type SignupFilter struct {
 	Limit  int // default 50, at most 500

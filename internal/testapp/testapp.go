@@ -95,7 +95,7 @@ type App struct {
 	// YouTube is the Google/YouTube stand-in, when Options.YouTube asked for
 	// one; its tokens and quota day follow Clock.
 	YouTube        *youtubetest.Server
-	dbURL, dataDir string // for Options.Restart
+	dbURL, dataDir string // for Options.Beside
 }
 
 // Options tweak New.
@@ -128,10 +128,11 @@ type Options struct {
 	// YouTube starts the Google/YouTube stand-in (auto-consent) and turns on
 	// YouTube Music direct pre-save for it.
 	YouTube bool
-	// Restart runs this dropday on the database, data directory and clock of
-	// an app started earlier in the test (Postgres is taken from it), as an
-	// operator restarting with a changed configuration.
-	Restart *App
+	// Beside starts another instance on that app's database, data directory
+	// (so its keys) and clock: a second instance behind a load balancer, or
+	// the operator restarting with a changed configuration. It has its own
+	// listener, page cache and limits.
+	Beside *App
 }
 
 // Start is the fixed "now" tests begin at.
@@ -147,8 +148,8 @@ func New(t testing.TB, opts ...Options) *App {
 	var db *bun.DB
 	var dbURL string
 	switch {
-	case o.Restart != nil:
-		db, dbURL = o.Restart.DB, o.Restart.dbURL
+	case o.Beside != nil:
+		db, dbURL = o.Beside.DB, o.Beside.dbURL
 	case o.Postgres:
 		db, dbURL = testdb.Postgres(t)
 	default:
@@ -156,8 +157,8 @@ func New(t testing.TB, opts ...Options) *App {
 	}
 	dataDir := t.TempDir()
 	clock := &Clock{t: Start}
-	if o.Restart != nil {
-		dataDir, clock = o.Restart.dataDir, o.Restart.Clock
+	if o.Beside != nil {
+		dataDir, clock = o.Beside.dataDir, o.Beside.Clock
 	}
 	a := &App{T: t, DB: db, Clock: clock, dbURL: dbURL, dataDir: dataDir}
 	// The handler is set after the listener exists, because the base URL is the listener's.
@@ -171,6 +172,10 @@ func New(t testing.TB, opts ...Options) *App {
 		"DROPDAY_DATA_DIR":     dataDir,
 		"DROPDAY_LOGIN_RATE":   "1000",
 		"DROPDAY_SIGNUP_RATE":  "1000",
+		// Every request asks the database, as before the page cache, so tests
+		// that write to the store directly see their change; the cache's own
+		// tests set a TTL.
+		"DROPDAY_PAGE_CACHE_TTL": "0",
 	}
 	if o.Spotify {
 		a.Spotify = spotifytest.New(spotifytest.Options{RedirectURL: a.URL + registry.CallbackPath("spotify")})

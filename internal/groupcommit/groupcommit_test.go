@@ -1,8 +1,9 @@
-package release
+package groupcommit
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"slices"
 	"sync"
@@ -16,7 +17,7 @@ func TestGroupCommitBatchesConcurrentMarks(t *testing.T) {
 	var writes [][]int64
 	release := make(chan struct{})
 	first := true
-	g := &groupCommit{write: func(_ context.Context, ids []int64) error {
+	g := &Group[int64]{Write: func(_ context.Context, ids []int64) ([]error, error) {
 		mu.Lock()
 		hold := first
 		first = false
@@ -26,9 +27,9 @@ func TestGroupCommitBatchesConcurrentMarks(t *testing.T) {
 			<-release // the first write is slow: everyone else queues behind it
 		}
 		if slices.Contains(ids, 13) {
-			return errors.New("disk full")
+			return nil, errors.New("disk full")
 		}
-		return nil
+		return nil, nil
 	}}
 	const workers = 200
 	errs := make([]error, workers)
@@ -74,5 +75,31 @@ func TestGroupCommitBatchesConcurrentMarks(t *testing.T) {
 	}
 }
 
-func (g *groupCommit) busy() bool  { g.mu.Lock(); defer g.mu.Unlock(); return g.flushing }
-func (g *groupCommit) queued() int { g.mu.Lock(); defer g.mu.Unlock(); return len(g.pending) }
+func (g *Group[T]) busy() bool  { g.mu.Lock(); defer g.mu.Unlock(); return g.flushing }
+func (g *Group[T]) queued() int { return g.Queued() }
+
+// Per-item errors reach their own callers; the others in the batch succeed.
+func TestGroupCommitPerItemErrors(t *testing.T) {
+	g := &Group[int]{Max: 3, Write: func(_ context.Context, items []int) ([]error, error) {
+		errs := make([]error, len(items))
+		for i, it := range items {
+			if it%2 == 1 {
+				errs[i] = fmt.Errorf("odd %d", it)
+			}
+		}
+		return errs, nil
+	}}
+	const n = 50
+	got := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() { defer wg.Done(); got[i] = g.Do(context.Background(), i) }()
+	}
+	wg.Wait()
+	for i, err := range got {
+		if (err != nil) != (i%2 == 1) || (err != nil && err.Error() != fmt.Sprintf("odd %d", i)) {
+			t.Errorf("item %d: %v", i, err)
+		}
+	}
+}
