@@ -106,7 +106,7 @@ func applePresaves(t *testing.T, app *testapp.App) []models.Presave {
 func TestApplePreAdd(t *testing.T) {
 	for _, pg := range []bool{false, true} {
 		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[pg], func(t *testing.T) {
-			var logs bytes.Buffer
+			var logs syncBuffer
 			app := testapp.New(t, testapp.Options{Apple: true, Postgres: pg, Log: &logs})
 			appleLink(t, app, app.Clock.Now().Add(72*time.Hour))
 			app.Apple.AddUser(appletest.User{Name: "robin", Storefront: "gb"})
@@ -325,7 +325,7 @@ func stepApple(t *testing.T, app *testapp.App) (snoozed []time.Duration) {
 func TestAppleReleaseDay(t *testing.T) {
 	for _, pg := range []bool{false, true} {
 		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[pg], func(t *testing.T) {
-			var logs bytes.Buffer
+			var logs syncBuffer
 			app := testapp.New(t, testapp.Options{Apple: true, Postgres: pg, Log: &logs,
 				Env: map[string]string{"DROPDAY_RESOLVE_INTERVAL": "1m"}})
 			// The pace limiter's 429 pause on the test's clock (it is on the wall clock in service).

@@ -31,7 +31,7 @@ const (
 // deezerApp starts dropday with Deezer's direct pre-save on the stand-in and
 // a live link (source: a UPC) released in three days; the album shows up on
 // the stand-in at the release time.
-func deezerApp(t *testing.T, pg bool, logs *bytes.Buffer) (*testapp.App, *testapp.Owner, *models.Link) {
+func deezerApp(t *testing.T, pg bool, logs *syncBuffer) (*testapp.App, *testapp.Owner, *models.Link) {
 	t.Helper()
 	opts := testapp.Options{Deezer: true, DeezerDirect: true, Postgres: pg}
 	if logs != nil {
@@ -167,7 +167,7 @@ func deliverJob(t *testing.T, app *testapp.App) jobs.Job {
 // album into the fan's library on the stand-in. No secret reaches the logs.
 func TestDeezerPresaveFlow(t *testing.T) {
 	eachDB(t, func(t *testing.T, pg bool) {
-		var logs bytes.Buffer
+		var logs syncBuffer
 		app, _, l := deezerApp(t, pg, &logs)
 		_, page := app.NewClient().Get("/night-drive")
 		if !strings.Contains(page, `data-testid="presave-deezer"`) || strings.Contains(page, `data-testid="platform-deezer"`) {
@@ -297,7 +297,7 @@ func TestDeezerDeliveryErrorsIn200(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs bytes.Buffer
+			var logs syncBuffer
 			app, _, l := deezerApp(t, false, &logs)
 			k := deezerConsent(t, app, 1001, false)
 			if k.final.StatusCode != http.StatusSeeOther {

@@ -70,7 +70,7 @@ func TestSpotifyPresaveFlow(t *testing.T) {
 	for _, pg := range []bool{false, true} {
 		name := map[bool]string{false: "sqlite", true: "postgres"}[pg]
 		t.Run(name, func(t *testing.T) {
-			var logs bytes.Buffer
+			var logs syncBuffer
 			app := testapp.New(t, testapp.Options{Spotify: true, Postgres: pg, Log: &logs})
 			_, l := presaveLink(t, app)
 			c := app.NewClient()

@@ -137,7 +137,7 @@ func tidalWaitState(t *testing.T, app *testapp.App, id int64, state string) *mod
 
 // tidalNoSecrets fails when the client secret or any token the stand-in
 // issued is in the captured logs.
-func tidalNoSecrets(t *testing.T, app *testapp.App, logs *bytes.Buffer) {
+func tidalNoSecrets(t *testing.T, app *testapp.App, logs *syncBuffer) {
 	t.Helper()
 	if logs.Len() == 0 {
 		t.Fatal("no logs captured")
@@ -152,7 +152,7 @@ func tidalNoSecrets(t *testing.T, app *testapp.App, logs *bytes.Buffer) {
 func TestTidalPresaveFlow(t *testing.T) {
 	for _, pg := range []bool{false, true} {
 		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[pg], func(t *testing.T) {
-			var logs bytes.Buffer
+			var logs syncBuffer
 			app, l := tidalFixture(t, testapp.Options{Postgres: pg, Log: &logs, Deliver: true})
 			c := app.NewClient()
 			_, page := c.Get("/night-drive")
@@ -255,7 +255,7 @@ func TestTidalDuplicateIsDelivered(t *testing.T) {
 // after it): the retry sends the same Idempotency-Key and TIDAL replays its
 // first answer; the track is added once, not twice, and no 409 is needed.
 func TestTidalRetryReplaysIdempotencyKey(t *testing.T) {
-	var logs bytes.Buffer
+	var logs syncBuffer
 	app, l := tidalFixture(t, testapp.Options{Deliver: true, Log: &logs})
 	p := tidalPresave(t, app, "4711")
 	app.Tidal.LoseAnswers(1)
@@ -278,7 +278,7 @@ func TestTidalRetryReplaysIdempotencyKey(t *testing.T) {
 // 429: the delivery snoozes (no attempt spent, the fan's pre-save untouched)
 // until Retry-After has passed, then delivers.
 func TestTidalRateLimitedSnoozesThenDelivers(t *testing.T) {
-	var logs bytes.Buffer
+	var logs syncBuffer
 	app, l := tidalFixture(t, testapp.Options{Deliver: true, Log: &logs})
 	p := tidalPresave(t, app, "4711")
 	app.Tidal.FailNext(1, standin.Fault{Endpoint: tidaltest.EndpointCollection, Status: http.StatusTooManyRequests, RetryAfter: 120})
@@ -309,7 +309,7 @@ func TestTidalRateLimitedSnoozesThenDelivers(t *testing.T) {
 // The fan removed dropday in TIDAL's settings: the refresh gets invalid_grant
 // and the pre-save ends "revoked", with a reason the artist reads.
 func TestTidalRevokedFails(t *testing.T) {
-	var logs bytes.Buffer
+	var logs syncBuffer
 	app, l := tidalFixture(t, testapp.Options{Deliver: true, Log: &logs})
 	p := tidalPresave(t, app, "4711")
 	app.Tidal.RevokeUser("4711")
@@ -347,7 +347,7 @@ func TestTidalRotatedRefreshTokenIsStored(t *testing.T) {
 // TIDAL refuses the access token it just issued (401): the deliverer
 // refreshes once more and saves.
 func TestTidalUnauthorizedRefreshesOnce(t *testing.T) {
-	var logs bytes.Buffer
+	var logs syncBuffer
 	app, l := tidalFixture(t, testapp.Options{Deliver: true, Log: &logs})
 	p := tidalPresave(t, app, "4711")
 	app.Tidal.FailNext(1, standin.Fault{Endpoint: tidaltest.EndpointCollection, Status: http.StatusUnauthorized})

@@ -1,7 +1,6 @@
 package handlers_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -136,7 +135,7 @@ func ytReload(t *testing.T, app *testapp.App, id int64) *models.Presave {
 func TestYouTubePresaveFlowAndReleaseDay(t *testing.T) {
 	for _, pg := range []bool{false, true} {
 		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[pg], func(t *testing.T) {
-			var logs bytes.Buffer
+			var logs syncBuffer
 			app := testapp.New(t, testapp.Options{YouTube: true, Postgres: pg, Log: &logs})
 			_, l := ytLink(t, app, true)
 			c := app.NewClient()
