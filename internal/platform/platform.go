@@ -181,3 +181,14 @@ func KindOf(err error) Kind {
 	}
 	return Transient
 }
+
+// OpError names a failed operation and hides the wrapped error's text: an
+// oauth2 or transport error can quote a URL or body holding a secret. The
+// cause stays reachable through errors.Is/As.
+type OpError struct {
+	Op  string
+	Err error
+}
+
+func (e OpError) Error() string { return e.Op }
+func (e OpError) Unwrap() error { return e.Err }

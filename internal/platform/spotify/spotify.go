@@ -189,9 +189,9 @@ func tokenError(op string, err error) *platform.Error {
 		e.Err = fmt.Errorf("%s: %w", op, err)
 		return e
 	}
-	// Message already says what Spotify said; opError keeps the
+	// Message already says what Spotify said; OpError keeps the
 	// RetrieveError reachable without repeating its text (and its raw body).
-	e.Err = opError{op: op, err: err}
+	e.Err = platform.OpError{Op: op, Err: err}
 	if re.Response != nil {
 		e.Status = re.Response.StatusCode
 	}
@@ -231,15 +231,6 @@ func tokenError(op string, err error) *platform.Error {
 	}
 	return e
 }
-
-// opError names the operation and hides the wrapped error's text.
-type opError struct {
-	op  string
-	err error
-}
-
-func (e opError) Error() string { return e.op }
-func (e opError) Unwrap() error { return e.err }
 
 // Profile implements platform.Client.
 //

@@ -155,7 +155,7 @@ func (c *Client) tokenError(err error) *platform.Error {
 		e.Kind, e.Err = platform.Transient, fmt.Errorf("client credentials: %w", err)
 		return e
 	}
-	e.Err = opError{"client credentials", err}
+	e.Err = platform.OpError{Op: "client credentials", Err: err}
 	if re.Response != nil {
 		e.Status = re.Response.StatusCode
 	}
@@ -177,15 +177,6 @@ func (c *Client) tokenError(err error) *platform.Error {
 	}
 	return e
 }
-
-// opError names the operation and hides the wrapped error's text.
-type opError struct {
-	op  string
-	err error
-}
-
-func (e opError) Error() string { return e.op }
-func (e opError) Unwrap() error { return e.err }
 
 // get GETs /v2{path} with the app token, retried once with a fresh token
 // when TIDAL refuses the cached one.

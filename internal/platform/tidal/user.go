@@ -109,7 +109,7 @@ func userToken(tok *oauth2.Token, oldRefresh string) platform.Token {
 // only, never the form (code, verifier, tokens, secret).
 func (c *Client) userTokenError(op string, err error, refresh bool) *platform.Error {
 	e := c.tokenError(err)
-	e.Err = opError{op, err}
+	e.Err = platform.OpError{Op: op, Err: err}
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
 		e.Err = fmt.Errorf("%s: %w", op, err)

@@ -212,7 +212,7 @@ func tokenError(op string, err error) *platform.Error {
 		e.Err = fmt.Errorf("%s: %w", op, err)
 		return e
 	}
-	e.Err = opError{op: op, err: err}
+	e.Err = platform.OpError{Op: op, Err: err}
 	if re.Response != nil {
 		e.Status = re.Response.StatusCode
 	}
@@ -237,14 +237,6 @@ func tokenError(op string, err error) *platform.Error {
 	}
 	return e
 }
-
-type opError struct {
-	op  string
-	err error
-}
-
-func (e opError) Error() string { return e.op }
-func (e opError) Unwrap() error { return e.err }
 
 // Profile implements platform.Client: the fan's channel id (channels.list
 // mine=true, 1 unit) is their account id; the email comes from userinfo
