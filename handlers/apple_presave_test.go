@@ -446,7 +446,7 @@ func TestAppleConfiguredLinksGoDirect(t *testing.T) {
 	cfg := *app.Config
 	cfg.Apple = config.Apple{TeamID: st.TeamID(), KeyID: st.KeyID(), PrivateKey: key, APIURL: st.URL, Storefront: "us",
 		MusicKitURL: st.URL + "/musickit/v3/musickit.js", Rate: 20}
-	clients := registry.NewWithClock(&cfg, registry.HTTPClient(), app.Clock.Now)
+	clients := registry.New(&cfg, registry.HTTPClient(), app.Clock.Now)
 	h := handlers.New(handlers.Deps{Config: &cfg, DB: app.DB, Log: testdb.Logger(), Now: app.Clock.Now,
 		Presave: &presave.Flow{DB: app.DB, Vault: app.Vault, Clients: clients, Now: app.Clock.Now, Erasure: app.Fans.Key},
 		Release: app.Release, Broadcast: app.Broadcast, AccountMail: app.AccountMail, Analytics: app.Analytics, Fans: app.Fans})

@@ -32,7 +32,8 @@ func TestDemoCatalogStandIns(t *testing.T) {
 	demo.ListRelease(s, time.Now().Add(-time.Minute))
 
 	cfg.Spotify = config.Spotify{ClientID: s.Spotify.ClientID(), ClientSecret: s.Spotify.ClientSecret(), AccountsURL: s.Spotify.URL, APIURL: s.Spotify.URL}
-	cats := registry.Catalogs(cfg, registry.New(cfg, registry.HTTPClient()))
+	hc := registry.HTTPClient()
+	cats := registry.Catalogs(cfg, registry.New(cfg, hc, time.Now), hc, time.Now)
 	if len(cats) != 4 {
 		t.Fatalf("catalogs = %v, want Spotify, Apple Music, Deezer and TIDAL", cats)
 	}

@@ -108,11 +108,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, hooks ...b
 	hc := registry.HTTPClient()
 	hc.Timeout = cfg.PlatformTimeout
 	hc.Transport = m.Transport(platformOfHost(cfg), hc.Transport)
-	clients := registry.New(cfg, hc)
+	clients := registry.New(cfg, hc, time.Now)
 	for key := range clients {
 		log.Info("direct pre-save is on", "platform", key)
 	}
-	catalogs := registry.CatalogsWithClock(cfg, clients, hc, time.Now)
+	catalogs := registry.Catalogs(cfg, clients, hc, time.Now)
 	for key := range catalogs {
 		log.Info("release look-up is on", "platform", key)
 	}

@@ -33,7 +33,7 @@ type Engine struct {
 }
 
 // NewEngine wires release day from the configuration: clients save into
-// fans' libraries, catalogs find the release (registry.CatalogsWithClock).
+// fans' libraries, catalogs find the release (registry.Catalogs).
 func NewEngine(cfg *config.Config, db *bun.DB, k *vault.Keyring, clients map[string]platform.Client, catalogs map[string]platform.Catalog, now func() time.Time, log *slog.Logger) *Engine {
 	q := &jobs.Queue{DB: db, Now: now, Lease: cfg.JobLease}
 	// Release resolution mails the owners through the configured driver, as

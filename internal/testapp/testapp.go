@@ -247,8 +247,8 @@ func New(t testing.TB, opts ...Options) *App {
 	if o.Log != nil {
 		log = slog.New(slog.NewJSONHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	clients := registry.NewWithClock(cfg, registry.HTTPClient(), clock.Now)
-	a.Catalogs = registry.CatalogsWithClock(cfg, clients, registry.HTTPClient(), clock.Now)
+	clients := registry.New(cfg, registry.HTTPClient(), clock.Now)
+	a.Catalogs = registry.Catalogs(cfg, clients, registry.HTTPClient(), clock.Now)
 	a.Release = release.NewEngine(cfg, db, a.Vault, clients, a.Catalogs, clock.Now, log)
 	a.Release.Runner.PollInterval = 50 * time.Millisecond
 	a.Broadcast, err = broadcast.New(cfg, db, secret, clock.Now, log)

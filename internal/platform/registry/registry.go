@@ -28,15 +28,11 @@ func HTTPClient() *http.Client {
 	return &http.Client{Timeout: 20 * time.Second, Transport: t}
 }
 
-// New returns a client per configured platform, keyed by platform key.
-// A platform without credentials is absent: its pages use email signup.
-func New(cfg *config.Config, hc *http.Client) map[string]platform.Client {
-	return NewWithClock(cfg, hc, time.Now)
-}
-
-// NewWithClock is New with the clock the clients date their tokens by
-// (Apple's developer token): tests pass their injected clock.
-func NewWithClock(cfg *config.Config, hc *http.Client, now func() time.Time) map[string]platform.Client {
+// New returns a client per configured platform, keyed by platform key; now
+// is the clock the clients date their tokens by (Apple's developer token,
+// TIDAL's app token): tests pass their injected clock. A platform without
+// credentials is absent: its pages use email signup.
+func New(cfg *config.Config, hc *http.Client, now func() time.Time) map[string]platform.Client {
 	out := map[string]platform.Client{}
 	if cfg.Apple.Enabled() {
 		// Configured Apple Music is direct: the fan pre-adds with MusicKit JS.
@@ -75,6 +71,7 @@ func NewWithClock(cfg *config.Config, hc *http.Client, now func() time.Time) map
 			RedirectURL:  cfg.URL(CallbackPath(tidal.Key)),
 			Country:      cfg.Tidal.Country,
 			HTTPClient:   hc,
+			Now:          now,
 		})
 	}
 	if cfg.Deezer.Enabled() {
@@ -86,40 +83,20 @@ func NewWithClock(cfg *config.Config, hc *http.Client, now func() time.Time) map
 			ConnectURL:  cfg.Deezer.ConnectURL,
 			APIURL:      cfg.Deezer.APIURL,
 			HTTPClient:  hc,
+			Now:         now,
 		})
 	}
 	return out
 }
 
 // Catalogs returns every configured catalog look-up, keyed by platform key:
-// each direct-save client, plus platforms whose catalog works without one
-// (Apple Music with a MusicKit key, Deezer unless switched off, TIDAL with
-// an app). A direct-save client of the same platform wins.
-func Catalogs(cfg *config.Config, clients map[string]platform.Client) map[string]platform.Catalog {
-	return CatalogsWithClock(cfg, clients, HTTPClient(), time.Now)
-}
-
-// CatalogsWithClock is Catalogs with the clock the look-ups date their
-// tokens by (Apple's developer token, TIDAL's app token): tests pass their
-// injected clock, which the stand-ins judge tokens by.
-func CatalogsWithClock(cfg *config.Config, clients map[string]platform.Client, hc *http.Client, now func() time.Time) map[string]platform.Catalog {
+// the direct-save clients New built (Apple Music and TIDAL are direct
+// whenever configured), plus Deezer's look-up, which needs no app and is on
+// unless switched off.
+func Catalogs(cfg *config.Config, clients map[string]platform.Client, hc *http.Client, now func() time.Time) map[string]platform.Catalog {
 	out := map[string]platform.Catalog{}
-	if cfg.Apple.Enabled() {
-		out[apple.Key] = newApple(cfg, hc, now)
-	}
 	if cfg.Deezer.Catalog {
 		out[deezer.Key] = deezer.New(deezer.Config{APIURL: cfg.Deezer.APIURL, HTTPClient: hc, Now: now})
-	}
-	if cfg.Tidal.Enabled() {
-		out[tidal.Key] = tidal.New(tidal.Config{
-			ClientID:     cfg.Tidal.ClientID,
-			ClientSecret: cfg.Tidal.ClientSecret,
-			AuthURL:      cfg.Tidal.AuthURL,
-			APIURL:       cfg.Tidal.APIURL,
-			Country:      cfg.Tidal.Country,
-			HTTPClient:   hc,
-			Now:          now,
-		})
 	}
 	for k, c := range clients {
 		// A client without a look-up by code (YouTube) is not a catalog.

@@ -116,13 +116,13 @@ func (b *Base) CloseBase() { b.closeOnce.Do(func() { close(b.closing) }) }
 // answers an injected fault with fault (hanging ones hang), and otherwise
 // calls next.
 func (b *Base) Serve(w http.ResponseWriter, r *http.Request, endpoint string, fault func(http.ResponseWriter, Fault), next func(http.ResponseWriter)) {
-	rec := &recorder{ResponseWriter: w}
+	rec := &Recorder{ResponseWriter: w}
 	defer func() {
 		b.mu.Lock()
 		if b.requests[endpoint] == nil {
 			b.requests[endpoint] = map[int]int{}
 		}
-		b.requests[endpoint][rec.status]++
+		b.requests[endpoint][rec.Status]++
 		b.mu.Unlock()
 	}()
 	b.mu.Lock()
@@ -166,21 +166,23 @@ func (b *Base) wait(r *http.Request, d time.Duration) bool {
 	return false
 }
 
-type recorder struct {
+// Recorder remembers the status a handler answered with (200 when it only
+// wrote a body), for counting and for records of token requests.
+type Recorder struct {
 	http.ResponseWriter
-	status int
+	Status int
 }
 
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
+func (r *Recorder) WriteHeader(code int) {
+	if r.Status == 0 {
+		r.Status = code
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
 
-func (r *recorder) Write(p []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
+func (r *Recorder) Write(p []byte) (int, error) {
+	if r.Status == 0 {
+		r.Status = http.StatusOK
 	}
 	return r.ResponseWriter.Write(p)
 }

@@ -505,9 +505,9 @@ func (s *Server) renderConsent(w http.ResponseWriter, r *http.Request, scopes []
 
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	tr := TokenRequest{}
-	rec := &statusWriter{ResponseWriter: w}
+	rec := &standin.Recorder{ResponseWriter: w}
 	defer func() {
-		tr.Status = rec.status
+		tr.Status = rec.Status
 		s.mu.Lock()
 		s.tokens = append(s.tokens, tr)
 		s.mu.Unlock()
@@ -700,25 +700,6 @@ func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 }
 
 var validID = regexp.MustCompile(`^[A-Za-z0-9_-]{11}$`)
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusWriter) WriteHeader(c int) {
-	if s.status == 0 {
-		s.status = c
-	}
-	s.ResponseWriter.WriteHeader(c)
-}
-
-func (s *statusWriter) Write(p []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(p)
-}
 
 func challengeOf(verifier string) string {
 	sum := sha256.Sum256([]byte(verifier))
