@@ -15,30 +15,40 @@ import (
 // workspace, records the new preference and fresh consent on the existing row.
 // s.ID and s.CreatedAt are filled from the stored row either way.
 func UpsertSubscriber(ctx context.Context, db bun.IDB, s *models.Subscriber) error {
-	_, err := db.NewInsert().Model(s).
-		On("CONFLICT (workspace_id, email) DO UPDATE").
-		Set("platform = EXCLUDED.platform").
-		Set("status = EXCLUDED.status").
-		Set("updated_at = EXCLUDED.updated_at").
-		Returning("id, created_at").Exec(ctx)
+	_, err := upsertSubscribers(db, s).Returning("id, created_at").Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("store: upsert subscriber: %w", err)
 	}
 	return nil
 }
 
-// UpsertSignup records the consent of a subscriber through a link; signing up
-// again through the same link refreshes the consent record instead of adding one.
-func UpsertSignup(ctx context.Context, db bun.IDB, s *models.Signup) error {
-	_, err := db.NewInsert().Model(s).
+// upsertSubscribers inserts one subscriber or a slice of them; an email
+// already in the workspace gets the new preference and status instead.
+func upsertSubscribers(db bun.IDB, model any) *bun.InsertQuery {
+	return db.NewInsert().Model(model).
+		On("CONFLICT (workspace_id, email) DO UPDATE").
+		Set("platform = EXCLUDED.platform").
+		Set("status = EXCLUDED.status").
+		Set("updated_at = EXCLUDED.updated_at")
+}
+
+// upsertSignups inserts one signup or a slice of them; signing up again
+// through the same link refreshes the consent record.
+func upsertSignups(db bun.IDB, model any) *bun.InsertQuery {
+	return db.NewInsert().Model(model).
 		On("CONFLICT (link_id, subscriber_id) DO UPDATE").
 		Set("platform = EXCLUDED.platform").
 		Set("ip = EXCLUDED.ip").
 		Set("user_agent = EXCLUDED.user_agent").
 		Set("consent_version = EXCLUDED.consent_version").
 		Set("consent_text_id = EXCLUDED.consent_text_id").
-		Set("consented_at = EXCLUDED.consented_at").
-		Returning("id, created_at").Exec(ctx)
+		Set("consented_at = EXCLUDED.consented_at")
+}
+
+// UpsertSignup records the consent of a subscriber through a link; signing up
+// again through the same link refreshes the consent record instead of adding one.
+func UpsertSignup(ctx context.Context, db bun.IDB, s *models.Signup) error {
+	_, err := upsertSignups(db, s).Returning("id, created_at").Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("store: upsert signup: %w", err)
 	}
@@ -59,12 +69,7 @@ func UpsertSubscribers(ctx context.Context, db bun.IDB, subs []*models.Subscribe
 		CreatedAt   time.Time `bun:"created_at"`
 	}
 	// Matched back by (workspace, email): RETURNING's order is not promised.
-	_, err := db.NewInsert().Model(&subs).
-		On("CONFLICT (workspace_id, email) DO UPDATE").
-		Set("platform = EXCLUDED.platform").
-		Set("status = EXCLUDED.status").
-		Set("updated_at = EXCLUDED.updated_at").
-		Returning("id, workspace_id, email, created_at").Exec(ctx, &got)
+	_, err := upsertSubscribers(db, &subs).Returning("id, workspace_id, email, created_at").Exec(ctx, &got)
 	if err != nil {
 		return fmt.Errorf("store: upsert subscribers: %w", err)
 	}
@@ -95,15 +100,7 @@ func UpsertSignups(ctx context.Context, db bun.IDB, ss []*models.Signup) error {
 	if len(ss) == 0 {
 		return nil
 	}
-	_, err := db.NewInsert().Model(&ss).
-		On("CONFLICT (link_id, subscriber_id) DO UPDATE").
-		Set("platform = EXCLUDED.platform").
-		Set("ip = EXCLUDED.ip").
-		Set("user_agent = EXCLUDED.user_agent").
-		Set("consent_version = EXCLUDED.consent_version").
-		Set("consent_text_id = EXCLUDED.consent_text_id").
-		Set("consented_at = EXCLUDED.consented_at").
-		Returning("NULL").Exec(ctx)
+	_, err := upsertSignups(db, &ss).Returning("NULL").Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("store: upsert signups: %w", err)
 	}
