@@ -274,22 +274,8 @@ func runOne(ctx context.Context, o options, bin, tmp, name, dbURL string, out io
 	}
 	defer p.Kill()
 	deadline := start.Add(o.timeout)
-	for {
-		pending, err := countState(ctx, db, l.ID, models.PresavePending)
-		if err != nil {
-			return res, err
-		}
-		if pending == 0 {
-			res.finishedAll = true
-			break
-		}
-		if exited, perr := p.Exited(); exited {
-			return res, fmt.Errorf("dropday exited mid-run (%v):\n%s", perr, tail(p.Logs()))
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
+	if res.finishedAll, err = waitDelivered(ctx, db, l.ID, p, deadline); err != nil {
+		return res, err
 	}
 	res.wall = time.Since(start)
 	if res.peakRSS, err = p.PeakRSS(); err != nil {
@@ -323,6 +309,27 @@ func runOne(ctx context.Context, o options, bin, tmp, name, dbURL string, out io
 	res.tooMany = sp.RateLimited()
 	res.duplicates = sp.Duplicates()
 	return res, nil
+}
+
+// waitDelivered polls until no pre-save of the link is pending (true), the
+// deadline passes or ctx ends (false), or dropday exits (an error).
+func waitDelivered(ctx context.Context, db bun.IDB, linkID int64, p *proc.Process, deadline time.Time) (bool, error) {
+	for {
+		pending, err := countState(ctx, db, linkID, models.PresavePending)
+		if err != nil {
+			return false, err
+		}
+		if pending == 0 {
+			return true, nil
+		}
+		if exited, perr := p.Exited(); exited {
+			return false, fmt.Errorf("dropday exited mid-run (%v):\n%s", perr, tail(p.Logs()))
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false, nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func countState(ctx context.Context, db bun.IDB, linkID int64, state string) (int, error) {

@@ -121,22 +121,8 @@ func runDay(ctx context.Context, o options, bin, tmp string, out io.Writer) (day
 	views, posts := fansMinute(ctx, "http://"+p.Addr, l.Slug, start, o.dayFans)
 
 	deadline := start.Add(3*time.Duration(o.dayN/max(o.limit, 1))*time.Second + 2*time.Minute)
-	for {
-		pending, err := countState(ctx, db, l.ID, models.PresavePending)
-		if err != nil {
-			return res, err
-		}
-		if pending == 0 {
-			res.finishedAll = true
-			break
-		}
-		if exited, perr := p.Exited(); exited {
-			return res, fmt.Errorf("dropday exited mid-run (%v):\n%s", perr, tail(p.Logs()))
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
+	if res.finishedAll, err = waitDelivered(ctx, db, l.ID, p, deadline); err != nil {
+		return res, err
 	}
 	res.wall = time.Since(start)
 	res.views, res.posts = <-views, <-posts
