@@ -16,7 +16,7 @@ import (
 // panel lists the pre-save as delivered), and the smart link's YouTube
 // Music button opens the stand-in's local watch page.
 func TestDemoYouTubeMusic(t *testing.T) {
-	addr, out, logs := startDemo(t, "-release-in", "20s")
+	addr, out, logs := startDemo(t, "-release-in", "30s")
 	m := regexp.MustCompile(`email (\S+)\s+password (\S+)`).FindStringSubmatch(out.String())
 	if m == nil {
 		t.Fatalf("no admin credentials printed:\n%s", out.String())
