@@ -45,10 +45,11 @@ const (
 	// beyond it new entries are dropped (and logged) rather than growing.
 	maxPending = 500000
 	// maxSourcesPerLinkDay caps distinct referrers/utm sources per link, day
-	// and flush, so made-up values can't flood the table; the rest count as "(other)".
-	maxSourcesPerLinkDay = 100
+	// and flush, so made-up values can't flood memory; the store applies the
+	// same cap across flushes.
+	maxSourcesPerLinkDay = store.MaxSourceValues
 	// Other is the source value that stands for values over the cap.
-	Other = "(other)"
+	Other = store.SourceOther
 )
 
 // DayOf is the UTC calendar day of t, as stored: "2006-01-02".

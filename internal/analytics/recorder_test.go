@@ -322,6 +322,49 @@ func TestReferrerHostAndUTMSource(t *testing.T) {
 	})
 }
 
+// Made-up referrers sent over many flushes (and so past the in-memory cap of
+// one flush) stop adding rows at the cap; the rest count as "(other)", and a
+// referrer already stored keeps counting under its own name.
+func TestSourcesCappedAcrossFlushes(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *bun.DB) {
+		c := &clock{t: day1}
+		rec := analytics.New(db, c.Now, testdb.Logger(), self)
+		l := seedLink(t, db, "night-drive")
+		const flushes, perFlush = 5, 60 // 300 distinct hosts
+		for f := range flushes {
+			for i := range perFlush {
+				rec.View(get("/night-drive", phoneUA, "Referer", fmt.Sprintf("https://spam-%d-%d.example/", f, i)), l.ID, fmt.Sprintf("198.51.%d.%d", f, i))
+			}
+			rec.View(get("/night-drive", phoneUA, "Referer", "https://www.instagram.com/p/x"), l.ID, fmt.Sprintf("203.0.113.%d", f))
+			flush(t, rec)
+		}
+		ctx := context.Background()
+		var rows []struct {
+			Value string `bun:"value"`
+			N     int    `bun:"n"`
+		}
+		if err := db.NewSelect().Table("analytics_sources").Column("value", "n").Where("link_id = ? AND kind = 'referrer'", l.ID).Scan(ctx, &rows); err != nil {
+			t.Fatal(err)
+		}
+		total, other, insta := 0, 0, 0
+		for _, r := range rows {
+			total += r.N
+			switch r.Value {
+			case analytics.Other:
+				other = r.N
+			case "instagram.com":
+				insta = r.N
+			}
+		}
+		if len(rows) != store.MaxSourceValues+1 {
+			t.Fatalf("%d referrer rows; want %d and one (other)", len(rows), store.MaxSourceValues)
+		}
+		if total != flushes*(perFlush+1) || insta != flushes || other != total-store.MaxSourceValues-insta+1 {
+			t.Fatalf("counts: total %d, instagram %d, other %d", total, insta, other)
+		}
+	})
+}
+
 // Several instances flushing at once add up (upserts that add, not overwrite).
 func TestConcurrentFlushesAddUp(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *bun.DB) {

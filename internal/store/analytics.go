@@ -1,10 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -99,6 +102,16 @@ type ClickCount struct {
 	N             int
 }
 
+const (
+	// MaxSourceValues caps the distinct referrer hosts (or utm values) stored
+	// per link, day and kind, across every flush and instance, so made-up
+	// referrers cannot grow the table without bound; the rest count as
+	// SourceOther. Two instances flushing at once may each add one more.
+	MaxSourceValues = 100
+	// SourceOther is the value that stands for the values over the cap.
+	SourceOther = "(other)"
+)
+
 // AnalyticsBatch is what one instance counted since its last flush. Callers
 // sort it (link, day, key) so concurrent flushes lock rows in one order.
 type AnalyticsBatch struct {
@@ -159,11 +172,15 @@ func FlushAnalytics(ctx context.Context, db *bun.DB, b AnalyticsBatch) error {
 				return fmt.Errorf("store: flush analytics views: %w", err)
 			}
 		}
-		var sources []analyticsSource
+		var kept []SourceCount
 		for _, s := range b.Sources {
 			if exists[s.LinkID] {
-				sources = append(sources, analyticsSource{LinkID: s.LinkID, Day: s.Day, Kind: s.Kind, Value: s.Value, N: s.N})
+				kept = append(kept, s)
 			}
+		}
+		sources, err := capSources(ctx, tx, kept)
+		if err != nil {
+			return err
 		}
 		for part := range chunks(sources, 500) {
 			_, err := tx.NewInsert().Model(&part).
@@ -381,5 +398,75 @@ func PresaveStatesByPlatform(ctx context.Context, db bun.IDB, sc Scope, from, to
 	if err := q.GroupExpr("platform, state").Scan(ctx, &out); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: pre-saves by platform: %w", err)
 	}
+	return out, nil
+}
+
+// capSources folds the batch's source values that are new for their link, day
+// and kind into SourceOther once MaxSourceValues are stored, and merges rows
+// that end up the same (one upsert may not touch a row twice).
+func capSources(ctx context.Context, tx bun.Tx, in []SourceCount) ([]analyticsSource, error) {
+	type day struct {
+		link int64
+		day  string
+	}
+	type kind struct {
+		day
+		kind string
+	}
+	stored := map[kind]map[string]bool{}
+	seen := map[day]bool{}
+	for _, s := range in {
+		d := day{s.LinkID, s.Day}
+		if seen[d] {
+			continue
+		}
+		seen[d] = true
+		var rows []analyticsSource
+		if err := tx.NewSelect().Model(&rows).Column("kind", "value").
+			Where("link_id = ? AND day = ?", s.LinkID, s.Day).Scan(ctx); err != nil {
+			return nil, fmt.Errorf("store: flush analytics: stored sources: %w", err)
+		}
+		for _, r := range rows {
+			k := kind{d, r.Kind}
+			if stored[k] == nil {
+				stored[k] = map[string]bool{}
+			}
+			stored[k][r.Value] = true
+		}
+	}
+	var out []analyticsSource
+	at := map[analyticsSource]int{} // key (N zero) → index in out
+	for _, s := range in {
+		k := kind{day{s.LinkID, s.Day}, s.Kind}
+		vals := stored[k]
+		if vals == nil {
+			vals = map[string]bool{}
+			stored[k] = vals
+		}
+		v := s.Value
+		if !vals[v] {
+			n := len(vals)
+			if vals[SourceOther] {
+				n--
+			}
+			if v != SourceOther && n >= MaxSourceValues {
+				v = SourceOther
+			}
+			vals[v] = true
+		}
+		key := analyticsSource{LinkID: s.LinkID, Day: s.Day, Kind: s.Kind, Value: v}
+		if i, ok := at[key]; ok {
+			out[i].N += s.N
+			continue
+		}
+		at[key] = len(out)
+		key.N = s.N
+		out = append(out, key)
+	}
+	// Back in (link, day, kind, value) order: a value folded into SourceOther
+	// must not break the lock order concurrent flushes rely on.
+	slices.SortFunc(out, func(a, b analyticsSource) int {
+		return cmp.Or(cmp.Compare(a.LinkID, b.LinkID), strings.Compare(a.Day, b.Day), strings.Compare(a.Kind, b.Kind), strings.Compare(a.Value, b.Value))
+	})
 	return out, nil
 }
