@@ -32,6 +32,12 @@ func startConsent(t *testing.T, app *testapp.App, c *testapp.Client, slug string
 	if optIn {
 		form.Set("email_opt_in", "1")
 	}
+	return startConsentForm(t, app, c, slug, form)
+}
+
+// startConsentForm is startConsent with the form the page's button posts.
+func startConsentForm(t *testing.T, app *testapp.App, c *testapp.Client, slug string, form url.Values) consent {
+	t.Helper()
 	res, _ := c.Do(http.MethodPost, "/"+slug+"/presave/spotify", form, nil)
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("pre-save button: status %d", res.StatusCode)

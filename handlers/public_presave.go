@@ -40,7 +40,7 @@ func (s *Server) presaveStart(c echo.Context) error {
 	if inPage && !wantsJSON(c) {
 		return s.pageAuthStart(c, pc, "")
 	}
-	authURL, state, err := s.Presave.Start(c.Request().Context(), l, key, c.FormValue("email_opt_in") != "")
+	authURL, state, err := s.Presave.Start(c.Request().Context(), l, key, c.FormValue("email_opt_in") != "", c.FormValue("consent_version"))
 	if err != nil {
 		return err
 	}

@@ -54,11 +54,13 @@ type Presave struct {
 type OAuthState struct {
 	bun.BaseModel `bun:"table:oauth_states"`
 
-	StateHash  string    `bun:"state_hash,pk"`
-	LinkID     int64     `bun:"link_id,notnull"`
-	Platform   string    `bun:"platform,notnull"`
-	Verifier   string    `bun:"verifier,notnull"`
-	EmailOptIn bool      `bun:"email_opt_in,notnull"`
-	CreatedAt  time.Time `bun:"created_at,notnull"`
-	ExpiresAt  time.Time `bun:"expires_at,notnull"`
+	StateHash  string `bun:"state_hash,pk"`
+	LinkID     int64  `bun:"link_id,notnull"`
+	Platform   string `bun:"platform,notnull"`
+	Verifier   string `bun:"verifier,notnull"`
+	EmailOptIn bool   `bun:"email_opt_in,notnull"`
+	// ConsentVersion is the wording shown beside the button the fan pressed.
+	ConsentVersion string    `bun:"consent_version,notnull"`
+	CreatedAt      time.Time `bun:"created_at,notnull"`
+	ExpiresAt      time.Time `bun:"expires_at,notnull"`
 }

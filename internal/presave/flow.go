@@ -51,6 +51,19 @@ func consentText(version string) string {
 	return ConsentText
 }
 
+// shownVersion is the consent version of the wording the fan saw: the one the
+// page's form names when it is one of the button sentences, else the one the
+// page shows now (the countdown's before the release, Save's after it).
+func shownVersion(shown string, l *models.Link, now time.Time) string {
+	if shown == ConsentVersion || shown == SaveConsentVersion {
+		return shown
+	}
+	if released(l, now) {
+		return SaveConsentVersion
+	}
+	return ConsentVersion
+}
+
 // Errors the handlers turn into pages for fans.
 var (
 	// ErrBadState: missing, wrong, replayed or expired state (400).
@@ -85,8 +98,9 @@ func (f *Flow) Enabled(platformKey string) bool {
 func Open(l *models.Link) bool { return l.State == models.LinkLive || l.State == models.LinkReleased }
 
 // Start records a consent attempt and returns the platform's consent URL and
-// the state value to bind to the fan's browser (in a cookie).
-func (f *Flow) Start(ctx context.Context, l *models.Link, platformKey string, emailOptIn bool) (authURL, state string, err error) {
+// the state value to bind to the fan's browser (in a cookie). shown is the
+// consent version the page's form names (see shownVersion).
+func (f *Flow) Start(ctx context.Context, l *models.Link, platformKey string, emailOptIn bool, shown string) (authURL, state string, err error) {
 	c, ok := f.Clients[platformKey]
 	if !ok || !Open(l) {
 		return "", "", ErrUnavailable
@@ -95,7 +109,8 @@ func (f *Flow) Start(ctx context.Context, l *models.Link, platformKey string, em
 	verifier := oauth2.GenerateVerifier()
 	now := f.Now()
 	err = store.CreateOAuthState(ctx, f.DB, &models.OAuthState{StateHash: auth.HashToken(state), LinkID: l.ID,
-		Platform: platformKey, Verifier: verifier, EmailOptIn: emailOptIn, CreatedAt: now, ExpiresAt: now.Add(StateTTL)})
+		Platform: platformKey, Verifier: verifier, EmailOptIn: emailOptIn, ConsentVersion: shownVersion(shown, l, now),
+		CreatedAt: now, ExpiresAt: now.Add(StateTTL)})
 	if err != nil {
 		return "", "", err
 	}
@@ -204,10 +219,9 @@ func (f *Flow) record(ctx context.Context, st *models.OAuthState, l *models.Link
 		}
 	}
 	revoke := auth.NewToken("")
-	version := ConsentVersion
-	if released(l, now) {
-		version = SaveConsentVersion // the fan saw the smart link's Save sentence
-	}
+	// The wording beside the button the fan pressed, even when the consent
+	// screen is finished after the release flipped the page.
+	version := shownVersion(st.ConsentVersion, l, now)
 	p := &models.Presave{WorkspaceID: l.WorkspaceID, LinkID: l.ID, Platform: st.Platform, PlatformUserID: prof.ID,
 		DisplayName: truncate(prof.DisplayName, 200), Email: email, EmailOptIn: st.EmailOptIn,
 		IP: ip, UserAgent: truncate(userAgent, 400), ConsentVersion: version, ConsentedAt: now,

@@ -40,7 +40,7 @@ func consent(t *testing.T, app *testapp.App, l *models.Link, user string) *model
 	app.Spotify.AddUser(spotifytest.User{ID: user, DisplayName: user})
 	app.Spotify.SetCurrentUser(user)
 	flow := &presave.Flow{DB: app.DB, Vault: app.Vault, Clients: app.Release.Deliverer.Clients, Now: app.Clock.Now, Erasure: app.Fans.Key}
-	authURL, state, err := flow.Start(ctx, l, "spotify", false)
+	authURL, state, err := flow.Start(ctx, l, "spotify", false, "")
 	if err != nil {
 		t.Fatal(err)
 	}
