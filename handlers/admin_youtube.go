@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/dropday/dropday/internal/release"
+	"github.com/dropday/dropday/internal/resolve"
 	"github.com/dropday/dropday/models"
 )
 
@@ -24,21 +25,12 @@ func (s *Server) youtubeQuotaUntil(ctx context.Context) (time.Time, error) {
 // youtubeVideo is the video a YouTube Music delivery likes, read from the
 // artist's addresses the way the deliverer reads them ("" when none names one).
 func (s *Server) youtubeVideo(rows []models.LinkPlatform) string {
-	fu, ok := s.Presave.Clients[youtubeKey].(interface {
-		URLPlatforms() []string
-		ItemsFromURL(string) []string
-	})
+	fu, ok := s.Presave.Clients[youtubeKey].(resolve.FromURL)
 	if !ok {
 		return ""
 	}
-	by := map[string]string{}
-	for _, r := range rows {
-		by[r.Platform] = r.ManualURL
-	}
-	for _, k := range fu.URLPlatforms() {
-		if items := fu.ItemsFromURL(by[k]); by[k] != "" && len(items) > 0 {
-			return items[0]
-		}
+	if items := resolve.AddressItems(fu, rows); items != nil {
+		return items[0]
 	}
 	return ""
 }

@@ -274,7 +274,7 @@ func (d *Deliverer) resolve(ctx context.Context, l *models.Link, c platform.Clie
 	if v, ok := d.items.Load(key); ok {
 		return v.([]string), nil
 	}
-	if fu, ok := c.(fromURL); ok {
+	if fu, ok := c.(resolve.FromURL); ok {
 		return d.itemsFromURL(ctx, l, c.Key(), fu)
 	}
 	var items []string

@@ -43,7 +43,13 @@ func NewEngine(cfg *config.Config, db *bun.DB, k *vault.Keyring, clients map[str
 	if err != nil {
 		log.Error("release resolution: no mail driver", "err", err)
 	}
-	res := &resolve.Resolver{DB: db, Catalogs: catalogs, Mail: sender, From: cfg.Mail.From,
+	fromURL := map[string]resolve.FromURL{}
+	for key, c := range clients {
+		if fu, ok := c.(resolve.FromURL); ok {
+			fromURL[key] = fu
+		}
+	}
+	res := &resolve.Resolver{DB: db, Catalogs: catalogs, FromURL: fromURL, Mail: sender, From: cfg.Mail.From,
 		BaseURL: cfg.URL(""), Interval: cfg.ResolveInterval, Window: cfg.ResolveWindow, Now: now, Log: log}
 	d := &Deliverer{DB: db, Vault: k, Clients: clients, Now: now, Log: log, Resolver: res,
 		Limits: map[string]*pace.Limiter{"spotify": pace.NewLimiter(cfg.SpotifyRate, nil)}}

@@ -61,6 +61,9 @@ type Resolver struct {
 	DB *bun.DB
 	// Catalogs are the configured look-ups, by platform key (registry.Catalogs).
 	Catalogs map[string]platform.Catalog
+	// FromURL are the configured direct platforms with no look-up (YouTube
+	// Music), by key: missing until the artist gives an address.
+	FromURL map[string]FromURL
 	// Mail sends the owners' alert; From is its sender; BaseURL the admin's.
 	Mail    mail.Sender
 	From    string
@@ -255,6 +258,12 @@ func (r *Resolver) Missing(rows []models.LinkPlatform) []models.LinkPlatform {
 	}
 	var out []models.LinkPlatform
 	for _, p := range models.Platforms {
+		if fu, ok := r.FromURL[p.Key]; ok {
+			if AddressItems(fu, rows) == nil {
+				out = append(out, models.LinkPlatform{Platform: p.Key, LastError: ReasonNoAddress})
+			}
+			continue
+		}
 		if _, ok := r.Catalogs[p.Key]; !ok {
 			continue
 		}
@@ -273,7 +282,7 @@ func (r *Resolver) Missing(rows []models.LinkPlatform) []models.LinkPlatform {
 // alerts of links whose window has passed with something still missing.
 // It runs on the elected instance; the unique keys make a repeat harmless.
 func (r *Resolver) Tick(ctx context.Context) error {
-	if len(r.Catalogs) == 0 {
+	if len(r.Catalogs) == 0 && len(r.FromURL) == 0 {
 		return nil
 	}
 	now := r.Now()

@@ -2,6 +2,7 @@ package resolve_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -316,5 +317,44 @@ func TestNoAlertWhenFoundOrGiven(t *testing.T) {
 	}
 	if n := len(outbox(t, app)); n != 0 {
 		t.Fatalf("%d alerts for releases that are on every platform", n)
+	}
+}
+
+// YouTube Music direct has no catalog: after the window a link with no
+// YouTube Music or YouTube address gets the owners' alert naming it (its
+// pre-saves cannot be made), while a link with one gets none.
+func TestAlertNamesAMissingYouTubeAddress(t *testing.T) {
+	app := testapp.New(t, testapp.Options{Spotify: true, YouTube: true, Env: map[string]string{"DROPDAY_RESOLVE_WINDOW": "2h"}})
+	ctx := context.Background()
+	o := app.CreateOwner("artist@example.com", "Label")
+	catalog(app, time.Time{}) // on Spotify from the start
+	release := app.Clock.Now()
+	bare := app.Link(o.Workspace.ID, "bare", models.LinkLive, release)
+	given := app.Link(o.Workspace.ID, "given", models.LinkLive, release)
+	for _, l := range []*models.Link{bare, given} {
+		l.SourceKind, l.SourceValue = models.SourceUPC, upc
+		if err := store.UpdateLink(ctx, app.DB, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Plain YouTube's address serves YouTube Music's saves too.
+	if err := store.SetManualURL(ctx, app.DB, given.ID, "youtube", "https://www.youtube.com/watch?v=dQw4w9WgXcQ"); err != nil {
+		t.Fatal(err)
+	}
+	tick(t, app)
+	runJobs(t, app, resolve.KindCheck)
+	if ms := outbox(t, app); len(ms) != 0 {
+		t.Fatalf("alert inside the window: %s", ms[0].Subject)
+	}
+	app.Clock.Advance(3 * time.Hour)
+	tick(t, app)
+	runJobs(t, app, resolve.KindCheck, resolve.KindAlert)
+	ms := outbox(t, app)
+	if len(ms) != 1 {
+		t.Fatalf("%d alert emails, want 1 (for the link with no YouTube address)", len(ms))
+	}
+	if !strings.Contains(ms[0].Subject, "still missing on YouTube Music") || strings.Contains(ms[0].Subject, "Spotify") ||
+		!strings.Contains(ms[0].Text, "YouTube Music: "+resolve.ReasonNoAddress) || !strings.Contains(ms[0].Text, "/admin/links/"+strconv.FormatInt(bare.ID, 10)+"/platforms") {
+		t.Fatalf("alert: %q\n%s", ms[0].Subject, ms[0].Text)
 	}
 }
