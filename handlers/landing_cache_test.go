@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -140,12 +141,27 @@ func TestCachedLandingEditShowsOnEveryInstanceWithinTheTTL(t *testing.T) {
 			// Archived through A: A answers 410 at once, B within the TTL; a
 			// draft is a 404 on both (never cached).
 			archived := a.Clock.Now()
+			if st, _ := pageOf(t, b, "night-drive"); st != http.StatusOK { // B's copy, fresh
+				t.Fatalf("B before the archive: %d", st)
+			}
 			apiA := newAPI(t, a, a.APIToken(o.Workspace.ID))
 			if r := apiA.do(http.MethodPatch, fmt.Sprintf("/api/v1/links/%d", l.ID), `{"state": "archived"}`); r.Status != http.StatusOK {
 				t.Fatalf("PATCH archived: %d %s", r.Status, r.Body)
 			}
 			if st, _ := pageOf(t, a, "night-drive"); st != http.StatusGone {
 				t.Fatalf("archived on A: %d, want 410", st)
+			}
+			// B still serves its copy of the page, but a signup through it is
+			// refused: the write checks the link in its own transaction.
+			if st, _ := pageOf(t, b, "night-drive"); st != http.StatusOK {
+				t.Fatalf("B within the TTL: %d, want its cached 200", st)
+			}
+			res, body := b.NewClient().Do(http.MethodPost, "/night-drive/signup", url.Values{"email": {"late@example.com"}, "platform": {"spotify"}}, htmx)
+			if res.StatusCode != http.StatusGone || !strings.Contains(body, "Signups for this release have closed") {
+				t.Fatalf("signup on B after the archive: %d\n%s", res.StatusCode, body)
+			}
+			if n := a.CountRows("subscribers"); n != 0 {
+				t.Fatalf("%d subscribers stored for an archived link", n)
 			}
 			a.Clock.Set(archived.Add(cacheTTL))
 			if st, _ := pageOf(t, b, "night-drive"); st != http.StatusGone {

@@ -157,8 +157,9 @@ func listenKey(bs []public.ListenButton) string {
 // signup takes a fan's email from the landing page. htmx gets the fragment
 // to swap in place; a browser without JavaScript gets the whole page again.
 func (s *Server) signup(c echo.Context) error {
-	// The link comes with its cached page: no look-up per signup. A link
-	// archived on another instance takes signups for up to the cache's TTL.
+	// The link comes with its cached page: no look-up per signup. The write
+	// checks in its transaction that the link is still open, so one archived
+	// on another instance takes no signup, even while this copy lives.
 	p, err := s.landingPage(c.Request().Context(), c.Param("slug"))
 	if err != nil {
 		return err
@@ -181,6 +182,9 @@ func (s *Server) signup(c echo.Context) error {
 	}, now)
 	var verrs validate.Errors
 	switch {
+	case errors.Is(err, signup.ErrClosed):
+		form.Error = "Signups for this release have closed, so your email was not saved."
+		return s.signupAnswer(c, l, now, http.StatusGone, form)
 	case errors.Is(err, signup.ErrErased):
 		form.Reconsent = true
 		return s.signupAnswer(c, l, now, http.StatusUnprocessableEntity, form)

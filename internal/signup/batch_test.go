@@ -108,8 +108,17 @@ func TestBatcherGroupsSignupsAndKeepsEachOutcome(t *testing.T) {
 		if err := store.MarkErased(ctx, db, l.WorkspaceID, testKey.Hash("erased@example.com"), t0); err != nil {
 			t.Fatal(err)
 		}
+		// A workspace that does not exist: the subscriber's insert breaks the batch.
 		gone := *l
-		gone.ID = l.ID + 1000
+		gone.WorkspaceID = l.WorkspaceID + 1000
+		// Archived since the caller read it (a cached page on another instance).
+		closed := &models.Link{WorkspaceID: l.WorkspaceID, Slug: "closed", Title: "T", Artist: "A", ReleaseAt: l.ReleaseAt,
+			TimeZone: l.TimeZone, State: models.LinkArchived, CreatedAt: t0, UpdatedAt: t0}
+		if err := store.CreateLink(ctx, db, closed); err != nil {
+			t.Fatal(err)
+		}
+		stale := *closed
+		stale.State = models.LinkLive
 		ls, ins = ls[:0], ins[:0]
 		kind := map[int]string{}
 		for i := range 60 {
@@ -124,6 +133,8 @@ func TestBatcherGroupsSignupsAndKeepsEachOutcome(t *testing.T) {
 				in.Email, kind[i] = "erased@example.com", "erased"
 			case i == 40:
 				link, kind[i] = &gone, "refused"
+			case i == 50:
+				link, kind[i] = &stale, "closed"
 			}
 			ls, ins = append(ls, link), append(ins, in)
 		}
@@ -141,8 +152,12 @@ func TestBatcherGroupsSignupsAndKeepsEachOutcome(t *testing.T) {
 					t.Errorf("signup %d: %v, want ErrErased", i, err)
 				}
 			case "refused":
-				if err == nil || errors.As(err, &verrs) {
-					t.Errorf("signup %d (a link that is gone): %v, want a database error", i, err)
+				if err == nil || errors.As(err, &verrs) || errors.Is(err, signup.ErrClosed) {
+					t.Errorf("signup %d (a workspace that is gone): %v, want a database error", i, err)
+				}
+			case "closed":
+				if !errors.Is(err, signup.ErrClosed) {
+					t.Errorf("signup %d (a link archived since): %v, want ErrClosed", i, err)
 				}
 			default:
 				if err != nil || !res[i].Stored {
@@ -150,8 +165,8 @@ func TestBatcherGroupsSignupsAndKeepsEachOutcome(t *testing.T) {
 				}
 			}
 		}
-		if got := count(t, db, "signups") - before; got != 56 {
-			t.Fatalf("%d new signups, want 56 (60 less two invalid, one erased, one refused)", got)
+		if got := count(t, db, "signups") - before; got != 55 {
+			t.Fatalf("%d new signups, want 55 (60 less two invalid, one erased, one refused, one closed)", got)
 		}
 	})
 }

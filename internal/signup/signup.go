@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -53,6 +54,11 @@ type Input struct {
 // ErrErased: the address was erased from this workspace before, and the fan
 // has not ticked the box that signs them up again (the form shows it).
 var ErrErased = errors.New("signup: this address was erased from the list; confirm to sign up again")
+
+// ErrClosed: the link was archived (or put back to draft) since the caller
+// read it, perhaps on another instance; nothing is stored (a 404, like a
+// closed link's page).
+var ErrClosed = fmt.Errorf("signup: the link takes no signups any more: %w", store.ErrNotFound)
 
 // Result is what the confirmation shows.
 type Result struct {
@@ -147,6 +153,13 @@ type row struct {
 // nothing with ErrErased.
 func write(ctx context.Context, tx bun.IDB, r *row) error {
 	l, in, now := r.link, r.in, r.now
+	open, err := store.OpenLinkIDs(ctx, tx, []int64{l.ID})
+	if err != nil {
+		return err
+	}
+	if !open[l.ID] {
+		return ErrClosed
+	}
 	erased, err := in.Erasure.Erased(ctx, tx, l.WorkspaceID, r.email)
 	if err != nil {
 		return err
@@ -239,9 +252,24 @@ func (b *Batcher) write(ctx context.Context, batch []*row) ([]error, error) {
 // error fails the batch.
 func writeBatch(ctx context.Context, tx bun.IDB, batch []*row) ([]error, error) {
 	errs := make([]error, len(batch))
+	// Links still open (the caller's copy may be a cached page's).
+	var ids []int64
+	for _, r := range batch {
+		if !slices.Contains(ids, r.link.ID) {
+			ids = append(ids, r.link.ID)
+		}
+	}
+	open, err := store.OpenLinkIDs(ctx, tx, ids)
+	if err != nil {
+		return nil, err
+	}
 	// Erased addresses, per workspace.
 	hashes := map[int64][]string{}
-	for _, r := range batch {
+	for i, r := range batch {
+		if !open[r.link.ID] {
+			errs[i] = ErrClosed
+			continue
+		}
 		hashes[r.link.WorkspaceID] = append(hashes[r.link.WorkspaceID], r.in.Erasure.Hash(r.email))
 	}
 	erased := map[int64]map[string]bool{}
@@ -261,6 +289,9 @@ func writeBatch(ctx context.Context, tx bun.IDB, batch []*row) ([]error, error) 
 	var subList []*models.Subscriber
 	var keep []int // rows to store, in order
 	for i, r := range batch {
+		if errs[i] != nil {
+			continue
+		}
 		ws := r.link.WorkspaceID
 		if h := r.in.Erasure.Hash(r.email); erased[ws][h] {
 			if !r.in.Reconsent {

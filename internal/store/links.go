@@ -93,6 +93,24 @@ func LinkForFan(ctx context.Context, db bun.IDB, id int64) (*models.Link, error)
 	return l, nil
 }
 
+// OpenLinkIDs returns which of ids are links that take signups and pre-saves
+// now (live or released), read inside the caller's transaction: a link
+// archived on another instance is closed here at once, whatever that
+// instance's page cache still says.
+func OpenLinkIDs(ctx context.Context, db bun.IDB, ids []int64) (map[int64]bool, error) {
+	var open []int64
+	if err := db.NewSelect().Model((*models.Link)(nil)).Column("id").
+		Where("id IN (?) AND state IN (?)", bun.In(ids), bun.In([]string{models.LinkLive, models.LinkReleased})).
+		Scan(ctx, &open); err != nil {
+		return nil, fmt.Errorf("store: open links: %w", err)
+	}
+	m := make(map[int64]bool, len(open))
+	for _, id := range open {
+		m[id] = true
+	}
+	return m, nil
+}
+
 // LinksDue lists live links whose release time has passed: the scheduler releases them.
 func LinksDue(ctx context.Context, db bun.IDB, now time.Time, limit int) ([]models.Link, error) {
 	var ls []models.Link
