@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -413,20 +414,27 @@ func capSources(ctx context.Context, tx bun.Tx, in []SourceCount) ([]analyticsSo
 		day
 		kind string
 	}
-	stored := map[kind]map[string]bool{}
-	seen := map[day]bool{}
+	// One read of what is stored for the batch's links and days (a superset
+	// when the batch spans days; the map below keeps only what it names).
+	want := map[day]bool{}
+	linkSet, daySet := map[int64]bool{}, map[string]bool{}
 	for _, s := range in {
-		d := day{s.LinkID, s.Day}
-		if seen[d] {
-			continue
-		}
-		seen[d] = true
+		want[day{s.LinkID, s.Day}] = true
+		linkSet[s.LinkID], daySet[s.Day] = true, true
+	}
+	links, days := slices.Collect(maps.Keys(linkSet)), slices.Collect(maps.Keys(daySet))
+	stored := map[kind]map[string]bool{}
+	if len(want) > 0 {
 		var rows []analyticsSource
-		if err := tx.NewSelect().Model(&rows).Column("kind", "value").
-			Where("link_id = ? AND day = ?", s.LinkID, s.Day).Scan(ctx); err != nil {
+		if err := tx.NewSelect().Model(&rows).Column("link_id", "day", "kind", "value").
+			Where("link_id IN (?) AND day IN (?)", bun.In(links), bun.In(days)).Scan(ctx); err != nil {
 			return nil, fmt.Errorf("store: flush analytics: stored sources: %w", err)
 		}
 		for _, r := range rows {
+			d := day{r.LinkID, r.Day}
+			if !want[d] {
+				continue
+			}
 			k := kind{d, r.Kind}
 			if stored[k] == nil {
 				stored[k] = map[string]bool{}
