@@ -255,23 +255,22 @@ func TestDemoReleaseDay(t *testing.T) {
 	}
 	res.Body.Close()
 
-	// The release passes; the same process turns the page into the smart link.
+	// The release passes; the same process turns the page into the smart
+	// link, with every platform whose stand-in lists the release at its time
+	// (each look-up is recorded as it answers, so under load one may show a
+	// moment after another).
 	var smart string
+	found := func(p string) bool { return strings.Contains(smart, `href="/night-drive/go/`+p+`"`) }
 	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(500 * time.Millisecond) {
-		if smart = page(); strings.Contains(smart, `href="/night-drive/go/spotify"`) {
+		if smart = page(); found("spotify") && found("deezer") && found("tidal") {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the demo link did not turn into a smart link:\n%s", logs.String())
+			t.Fatalf("the smart link lacks Spotify, Deezer or TIDAL (their stand-ins list the release at the release time):\n%s\n%s", smart, logs.String())
 		}
 	}
 	if strings.Contains(smart, `data-testid="countdown"`) {
 		t.Error("the smart link still shows the countdown")
-	}
-	for _, p := range []string{"deezer", "tidal"} {
-		if !strings.Contains(smart, `href="/night-drive/go/`+p+`"`) {
-			t.Errorf("the smart link has no %s button (its stand-in lists the release at the release time)", p)
-		}
 	}
 	if strings.Contains(smart, `href="/night-drive/go/apple_music"`) {
 		t.Error("Apple Music lists the release minutes late; it must not be on the smart link yet")
