@@ -21,7 +21,7 @@ import (
 // database): nothing is stored, and the form says signups have closed
 // (htmx swaps the 410 answer in place).
 func TestSignupOnAClosedLinkSaysSo(t *testing.T) {
-	app, l := landingApp(t, testapp.Options{Env: map[string]string{"DROPDAY_PAGE_CACHE_TTL": "1h"}})
+	app, l := landingApp(t, testapp.Options{Env: map[string]string{"DROPDAY_PAGE_CACHE_TTL": "1m"}})
 	for _, vp := range []struct {
 		name string
 		size [2]int64
