@@ -65,10 +65,10 @@ func TestBroadcastSendNow(t *testing.T) {
 	// The preview frame shows the saved body; the text part sits beside it.
 	_, err = chromedp.Run(ctx, chromedp.Poll[bool](
 		`(() => { const f = document.querySelector('[data-testid="email-frame"]'); return !!f && f.getBoundingClientRect().height > 300; })()`,
-		chromedp.WithPollingTimeout(5*time.Second)))
+		chromedp.WithPollingTimeout(15*time.Second)))
 	must(t, err, "frame laid out")
 	frameText := ""
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if frameText = previewFrameText(t, ctx); strings.Contains(frameText, "Night Drive is out everywhere.") {
 			break
 		}

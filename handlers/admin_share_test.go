@@ -360,7 +360,7 @@ func TestShareDeliverNowDelivers(t *testing.T) {
 			if res.StatusCode != http.StatusSeeOther {
 				t.Fatalf("deliver now: %d", res.StatusCode)
 			}
-			deadline := time.Now().Add(10 * time.Second)
+			deadline := time.Now().Add(30 * time.Second)
 			for {
 				n, err := store.PresaveCounts(context.Background(), app.DB, o.Workspace.ID, l.ID)
 				if err != nil {

@@ -100,7 +100,7 @@ func tidalReload(t *testing.T, app *testapp.App, id int64) *models.Presave {
 // tidalWait polls (the engine runs on its own goroutines) until cond holds.
 func tidalWait(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}

@@ -48,7 +48,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("deliver now: %v %v", res, err)
 	}
 	res.Body.Close()
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
 		res, err := admin.Get("http://" + addr + "/admin/links/1/share/stats")
 		if err != nil {
 			t.Fatal(err)
@@ -83,7 +83,7 @@ func TestDemo(t *testing.T) {
 		return string(b)
 	}
 	var row []string
-	for deadline := time.Now().Add(15 * time.Second); row == nil; time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); row == nil; time.Sleep(100 * time.Millisecond) {
 		row = regexp.MustCompile(`href="(/admin/outbox/\d+)"[^>]*>Night Drive is out now<`).FindStringSubmatch(adminGet("/admin/outbox?to=alex@example.com"))
 		if row == nil && time.Now().After(deadline) {
 			t.Fatalf("the release-day email is not in the Outbox:\n%s", logs.String())

@@ -52,7 +52,7 @@ func TestDemoTidalDirect(t *testing.T) {
 	robin := &http.Client{Jar: jar2, Timeout: time.Minute, Transport: browserUA{http.DefaultTransport}}
 	demoTidalConsent(t, robin, addr, "190211")
 	admin, _ := demoAdmin(t, addr, m[1], m[2])
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
 		res, err := admin.Get(base + "/admin/links/1/share/stats")
 		if err != nil {
 			t.Fatal(err)
