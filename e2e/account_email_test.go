@@ -53,10 +53,7 @@ func TestOutboxInTheBrowser(t *testing.T) {
 	bctx := browsertest.New(t, browsertest.Desktop)
 	must(t, chromedp.Do(bctx,
 		chromedp.Navigate(app.URL+"/admin/outbox"),
-		chromedp.WaitVisible(`[data-testid="login-form"]`),
-		chromedp.SendKeys("#email", o.Email),
-		chromedp.SendKeys("#password", o.Password),
-		chromedp.Click(`[data-testid="login-form"] button[type="submit"]`),
+		logIn(o.Email, o.Password),
 		chromedp.WaitVisible(`[data-testid="outbox-table"]`),
 	), "log in to the Outbox")
 	rows, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid=outbox-row]').length`))

@@ -29,6 +29,17 @@ func coverFile(t *testing.T) string {
 	return p
 }
 
+// logIn fills and sends the admin login form, from a page that shows it (an
+// admin page asked for before logging in, or /login).
+func logIn(email, password string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.WaitVisible(`[data-testid="login-form"]`),
+		chromedp.SendKeys("#email", email),
+		chromedp.SendKeys("#password", password),
+		chromedp.Click(`[data-testid="login-form"] button[type="submit"]`),
+	)
+}
+
 func must(t *testing.T, err error, what string) {
 	t.Helper()
 	if err != nil {

@@ -37,10 +37,7 @@ func TestBroadcastSendNow(t *testing.T) {
 	ctx := browsertest.New(t, browsertest.Desktop)
 	must(t, chromedp.Do(ctx,
 		chromedp.Navigate(app.URL+"/admin/broadcasts"),
-		chromedp.WaitVisible(`[data-testid="login-form"]`),
-		chromedp.SendKeys("#email", o.Email),
-		chromedp.SendKeys("#password", o.Password),
-		chromedp.Click(`[data-testid="login-form"] button[type="submit"]`),
+		logIn(o.Email, o.Password),
 		chromedp.WaitVisible(`[data-testid="broadcasts-empty"]`),
 	), "log in to the Broadcasts page")
 	shots(t, ctx, "broadcasts-empty")

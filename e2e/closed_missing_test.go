@@ -80,10 +80,7 @@ func TestPlatformsTabNamesAMissingYouTubeAddress(t *testing.T) {
 			ctx := browsertest.New(t, vp.size)
 			must(t, chromedp.Do(ctx,
 				chromedp.Navigate(fmt.Sprintf("%s/admin/links/%d/platforms", app.URL, l.ID)),
-				chromedp.WaitVisible(`[data-testid="login-form"]`),
-				chromedp.SendKeys("#email", o.Email),
-				chromedp.SendKeys("#password", o.Password),
-				chromedp.Click(`[data-testid="login-form"] button[type="submit"]`),
+				logIn(o.Email, o.Password),
 				chromedp.WaitVisible(`[data-testid="missing-banner"]`),
 			), "platforms tab")
 			banner, err := chromedp.Run(ctx, chromedp.Text(`[data-testid="missing-banner"]`))

@@ -56,10 +56,7 @@ func TestDeezerPresaveAndPlatformKPIs(t *testing.T) {
 
 	must(t, chromedp.Do(ctx,
 		chromedp.Navigate(fmt.Sprintf("%s/admin/links/%d/share", app.URL, l.ID)),
-		chromedp.WaitVisible(`[data-testid="login-form"]`),
-		chromedp.SendKeys("#email", "owner@example.com"),
-		chromedp.SendKeys("#password", "correct horse battery"),
-		chromedp.Click(`[data-testid="login-form"] button[type="submit"]`),
+		logIn("owner@example.com", "correct horse battery"),
 		chromedp.WaitVisible(`[data-testid="platform-kpis"]`),
 	), "log in to the share tab")
 	for _, page := range []struct{ path, wait, name string }{

@@ -89,10 +89,7 @@ func TestInsightsPage(t *testing.T) {
 
 	must(t, chromedp.Do(ctx,
 		chromedp.Navigate(fmt.Sprintf("%s/admin/links/%d/insights", app.URL, l.ID)),
-		chromedp.WaitVisible(`[data-testid="login-form"]`),
-		chromedp.SendKeys("#email", o.Email),
-		chromedp.SendKeys("#password", o.Password),
-		chromedp.Click(`[data-testid="login-form"] button[type="submit"]`),
+		logIn(o.Email, o.Password),
 		chromedp.WaitVisible(`[data-testid="insights-kpis"]`),
 	), "log in to the insights")
 	// The click is in the chart (an SVG bar with its title) and in the KPIs.

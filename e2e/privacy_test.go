@@ -49,9 +49,7 @@ func TestPrivacyFanErasesTheirData(t *testing.T) {
 
 	// The artist finds the fan on the Fans page (a separate browser session).
 	admin := browsertest.New(t, browsertest.Desktop)
-	must(t, chromedp.Do(admin, chromedp.Navigate(app.URL+"/login"), chromedp.WaitVisible(`[data-testid="login-form"]`),
-		chromedp.SendKeys("#email", "owner@example.com"), chromedp.SendKeys("#password", "correct horse battery"),
-		chromedp.Click(`[data-testid="login-form"] button[type="submit"]`), chromedp.WaitVisible(`.shell`)), "admin login")
+	must(t, chromedp.Do(admin, chromedp.Navigate(app.URL+"/login"), logIn("owner@example.com", "correct horse battery"), chromedp.WaitVisible(`.shell`)), "admin login")
 	must(t, chromedp.Do(admin, chromedp.Navigate(app.URL+"/admin/subscribers"), chromedp.WaitVisible(`[data-testid=subscriber-row]`)), "subscriber list")
 	must(t, chromedp.Do(admin, chromedp.Navigate(app.URL+"/admin/fans"), chromedp.WaitVisible(`[data-testid=fan-search]`),
 		chromedp.SendKeys("#fan-q", "fan1@example.test"), chromedp.Submit("#fan-q"), chromedp.WaitVisible(`[data-testid=fan-found]`)), "fans page")

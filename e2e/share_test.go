@@ -72,10 +72,7 @@ func TestShareDeliverNow(t *testing.T) {
 	share := fmt.Sprintf("%s/admin/links/%d/share", app.URL, l.ID)
 	must(t, chromedp.Do(ctx,
 		chromedp.Navigate(share),
-		chromedp.WaitVisible(`[data-testid="login-form"]`),
-		chromedp.SendKeys("#email", o.Email),
-		chromedp.SendKeys("#password", o.Password),
-		chromedp.Click(`[data-testid="login-form"] button[type="submit"]`),
+		logIn(o.Email, o.Password),
 		chromedp.WaitVisible(`[data-testid="share-stats"]`),
 	), "log in to the share tab")
 	if p := kpiValue(t, ctx, "pending"); p != "5" {

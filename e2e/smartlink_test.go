@@ -126,10 +126,7 @@ func TestSmartLinkDesktopAndPlatformsTab(t *testing.T) {
 	// landingApp's owner, with CreateOwner's password.
 	must(t, chromedp.Do(ctx,
 		chromedp.Navigate(app.URL+"/login"),
-		chromedp.WaitVisible(`[data-testid="login-form"]`),
-		chromedp.SendKeys("#email", "owner@example.com"),
-		chromedp.SendKeys("#password", "correct horse battery"),
-		chromedp.Click(`[data-testid="login-form"] button[type="submit"]`),
+		logIn("owner@example.com", "correct horse battery"),
 		chromedp.WaitVisible(`[data-testid="workspace-name"]`),
 		chromedp.Navigate(fmt.Sprintf("%s/admin/links/%d/platforms", app.URL, l.ID)),
 		chromedp.WaitVisible(`[data-testid="platforms-form"]`),

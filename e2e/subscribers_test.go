@@ -43,10 +43,7 @@ func TestSubscribersPages(t *testing.T) {
 	ctx := browsertest.New(t, browsertest.Desktop)
 	must(t, chromedp.Do(ctx,
 		chromedp.Navigate(app.URL+"/admin/subscribers"),
-		chromedp.WaitVisible(`[data-testid="login-form"]`),
-		chromedp.SendKeys("#email", o.Email),
-		chromedp.SendKeys("#password", o.Password),
-		chromedp.Click(`[data-testid="login-form"] button[type="submit"]`),
+		logIn(o.Email, o.Password),
 		chromedp.WaitVisible(`[data-testid="subscribers-empty"]`),
 	), "log in to an empty list")
 	settle(t, ctx)

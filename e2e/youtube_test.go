@@ -53,10 +53,7 @@ func TestYouTubeQuotaBannerAndAddressNote(t *testing.T) {
 			browsertest.Screenshot(t, ctx, "youtube-landing-"+vp.name)
 			must(t, chromedp.Do(ctx,
 				chromedp.Navigate(fmt.Sprintf("%s/admin/links/%d/share", app.URL, l.ID)),
-				chromedp.WaitVisible(`[data-testid="login-form"]`),
-				chromedp.SendKeys("#email", o.Email),
-				chromedp.SendKeys("#password", o.Password),
-				chromedp.Click(`[data-testid="login-form"] button[type="submit"]`),
+				logIn(o.Email, o.Password),
 				chromedp.WaitVisible(`[data-testid="youtube-quota-banner"]`),
 			), "share tab")
 			banner, err := chromedp.Run(ctx, chromedp.Text(`[data-testid="youtube-quota-banner"]`))
