@@ -85,7 +85,8 @@ func TestPlatformsTabNamesAMissingYouTubeAddress(t *testing.T) {
 			), "platforms tab")
 			banner, err := chromedp.Run(ctx, chromedp.Text(`[data-testid="missing-banner"]`))
 			must(t, err, "banner")
-			if !strings.Contains(banner, "Still missing on YouTube Music") || strings.Contains(banner, "Spotify") {
+			if !strings.Contains(banner, "Still missing on YouTube Music") || strings.Contains(banner, "Spotify") ||
+				!strings.Contains(banner, "YouTube Music has no look-up: paste the release's address") || strings.Contains(banner, "dropday looked") {
 				t.Fatalf("banner: %q", banner)
 			}
 			browsertest.Screenshot(t, ctx, "platforms-missing-youtube-"+vp.name)

@@ -128,7 +128,11 @@ func (s *Server) platformsPage(c echo.Context, l *models.Link, inputs map[string
 	}
 	if released && !d.NoSource && !res.Looking(l, now) {
 		for _, lp := range res.Missing(rows) {
-			d.Missing = append(d.Missing, platformName(lp.Platform))
+			if _, noLookup := res.FromURL[lp.Platform]; noLookup {
+				d.MissingAddress = append(d.MissingAddress, platformName(lp.Platform))
+			} else {
+				d.Missing = append(d.Missing, platformName(lp.Platform))
+			}
 		}
 	}
 	if d.YouTubeDirect = s.Presave.Enabled(youtubeKey); d.YouTubeDirect {
