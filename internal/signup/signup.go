@@ -56,8 +56,9 @@ type Input struct {
 var ErrErased = errors.New("signup: this address was erased from the list; confirm to sign up again")
 
 // ErrClosed: the link was archived (or put back to draft) since the caller
-// read it, perhaps on another instance; nothing is stored (a 404, like a
-// closed link's page).
+// read it, perhaps on another instance; nothing is stored. It wraps
+// store.ErrNotFound, so a caller that does not tell it apart answers 404;
+// the landing page's form says signups have closed (410).
 var ErrClosed = fmt.Errorf("signup: the link takes no signups any more: %w", store.ErrNotFound)
 
 // Result is what the confirmation shows.
