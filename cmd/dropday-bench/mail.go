@@ -130,13 +130,11 @@ func runMail(ctx context.Context, o options, bin, tmp, name, dbURL string, out i
 	res.lost = o.mailN - res.received
 	ms := rs.Emails()
 	if len(ms) > 1 {
-		first, last := ms[0].At, ms[0].At
 		batches := map[string]bool{}
 		for _, m := range ms {
-			first, last = minTime(first, m.At), maxTime(last, m.At)
 			batches[m.IdempotencyKey] = true
 		}
-		res.span, res.requests = last.Sub(first), len(batches)
+		res.span, res.requests = span(ms, func(m resendtest.Email) time.Time { return m.At }), len(batches)
 	}
 	res.tooMany = rs.RateLimited()
 	res.duplicates = rs.Duplicates()

@@ -295,14 +295,7 @@ func runOne(ctx context.Context, o options, bin, tmp, name, dbURL string, out io
 		return res, err
 	}
 	saved := sp.Saved()
-	res.saves = len(saved)
-	if len(saved) > 1 {
-		first, last := saved[0].At, saved[0].At
-		for _, s := range saved {
-			first, last = minTime(first, s.At), maxTime(last, s.At)
-		}
-		res.saveSpan = last.Sub(first)
-	}
+	res.saves, res.saveSpan = len(saved), span(saved, func(s spotifytest.Save) time.Time { return s.At })
 	for _, n := range sp.RequestCounts()[spotifytest.EndpointLibrary] {
 		res.apiCalls += n
 	}
@@ -405,18 +398,20 @@ func rssMark(n int, rss int64) string {
 	return mark(float64(rss)/(1<<20) < targetRSSMB)
 }
 
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
+// span is the time from the earliest to the latest of items' times (0 for fewer than two).
+func span[T any](items []T, at func(T) time.Time) time.Duration {
+	if len(items) < 2 {
+		return 0
 	}
-	return a
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
+	first, last := at(items[0]), at(items[0])
+	for _, it := range items[1:] {
+		if t := at(it); t.Before(first) {
+			first = t
+		} else if t.After(last) {
+			last = t
+		}
 	}
-	return a
+	return last.Sub(first)
 }
 
 func tail(s string) string {

@@ -136,14 +136,7 @@ func runDay(ctx context.Context, o options, bin, tmp string, out io.Writer) (day
 		return res, err
 	}
 	saved := sp.Saved()
-	res.saves = len(saved)
-	if len(saved) > 1 {
-		first, last := saved[0].At, saved[0].At
-		for _, s := range saved {
-			first, last = minTime(first, s.At), maxTime(last, s.At)
-		}
-		res.saveSpan = last.Sub(first)
-	}
+	res.saves, res.saveSpan = len(saved), span(saved, func(s spotifytest.Save) time.Time { return s.At })
 	res.duplicates, res.tooMany = sp.Duplicates(), sp.RateLimited()
 	return res, nil
 }

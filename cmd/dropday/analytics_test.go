@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -22,20 +19,7 @@ func TestServeFlushesViewsAtShutdown(t *testing.T) {
 	env := map[string]string{"DROPDAY_ADDR": "127.0.0.1:0", "DROPDAY_DATA_DIR": dir, "DROPDAY_DATABASE_URL": dbURL}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve"}, envOf(env), strings.NewReader(""), io.Discard, logs) }()
-	addrRE := regexp.MustCompile(`addr=(127\.0\.0\.1:\d+)`)
-	var addr string
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if m := addrRE.FindStringSubmatch(logs.String()); m != nil {
-			addr = m[1]
-			break
-		}
-	}
-	if addr == "" {
-		t.Fatalf("server did not start:\n%s", logs.String())
-	}
+	addr, _, done := startServe(t, ctx, env)
 
 	db, err := store.Open(context.Background(), dbURL) // migrated by the server
 	if err != nil {

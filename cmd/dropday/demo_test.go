@@ -142,8 +142,9 @@ func demoPresave(t *testing.T, fan *http.Client, addr string) {
 	demoPresaveOn(t, fan, addr, "spotify", "alex", true)
 }
 
-// demoPresaveOn pre-saves on a platform through its stand-in's consent page, as user.
-func demoPresaveOn(t *testing.T, fan *http.Client, addr, platform, user string, optIn bool) {
+// demoPresaveOn pre-saves on a platform through its stand-in's consent page,
+// as user; it returns that consent page and dropday's confirmation.
+func demoPresaveOn(t *testing.T, fan *http.Client, addr, platform, user string, optIn bool) (consent, done string) {
 	t.Helper()
 	form0 := url.Values{}
 	if optIn {
@@ -155,7 +156,7 @@ func demoPresaveOn(t *testing.T, fan *http.Client, addr, platform, user string, 
 	}
 	b, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	consent := string(b)
+	consent = string(b)
 	if !strings.Contains(consent, `data-testid="consent-agree"`) {
 		t.Fatalf("no consent page: %d\n%s", res.StatusCode, consent)
 	}
@@ -172,6 +173,7 @@ func demoPresaveOn(t *testing.T, fan *http.Client, addr, platform, user string, 
 	if !strings.Contains(string(b), `data-testid="presave-done"`) || !strings.Contains(res.Request.URL.Path, "/night-drive/presaved") {
 		t.Fatalf("no confirmation after consent: %s %d\n%s", res.Request.URL, res.StatusCode, b)
 	}
+	return consent, string(b)
 }
 
 // demoAdmin logs in with the printed credentials; it returns the admin's

@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -74,27 +73,8 @@ func TestDemoTidalDirect(t *testing.T) {
 // demoTidalConsent presses TIDAL's button and allows as user on the stand-in's consent page.
 func demoTidalConsent(t *testing.T, fan *http.Client, addr, user string) {
 	t.Helper()
-	res, err := fan.PostForm("http://"+addr+"/night-drive/presave/tidal", url.Values{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	consent := string(b)
-	if !strings.Contains(consent, `data-testid="consent-agree"`) || !strings.Contains(consent, "TIDAL") {
-		t.Fatalf("no TIDAL consent page: %d\n%s", res.StatusCode, consent)
-	}
-	form := url.Values{"action": {"agree"}, "user": {user}}
-	for _, h := range regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`).FindAllStringSubmatch(consent, -1) {
-		form.Set(h[1], h[2])
-	}
-	res, err = fan.PostForm(res.Request.URL.String(), form)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ = io.ReadAll(res.Body)
-	res.Body.Close()
-	if !strings.Contains(string(b), `data-testid="presave-done"`) || !strings.Contains(string(b), "TIDAL") {
-		t.Fatalf("no confirmation after TIDAL's consent: %s %d\n%s", res.Request.URL, res.StatusCode, b)
+	consent, done := demoPresaveOn(t, fan, addr, "tidal", user, false)
+	if !strings.Contains(consent, "TIDAL") || !strings.Contains(done, "TIDAL") {
+		t.Fatalf("the consent page or the confirmation does not name TIDAL:\n%s\n%s", consent, done)
 	}
 }

@@ -47,21 +47,7 @@ func TestServePrintsSetupURLAndShutsDownGracefully(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve"}, envOf(env), strings.NewReader(""), io.Discard, logs) }()
-
-	addrRE := regexp.MustCompile(`addr=(127\.0\.0\.1:\d+)`)
-	var addr string
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if m := addrRE.FindStringSubmatch(logs.String()); m != nil {
-			addr = m[1]
-			break
-		}
-	}
-	if addr == "" {
-		t.Fatalf("server did not start:\n%s", logs.String())
-	}
+	addr, logs, done := startServe(t, ctx, env)
 	if !regexp.MustCompile(`setup_url="?http://127\.0\.0\.1:8080/setup\?token=[A-Za-z0-9_-]{40,}`).MatchString(logs.String()) {
 		t.Fatalf("no setup URL in the log:\n%s", logs.String())
 	}
@@ -191,4 +177,21 @@ func TestCommands(t *testing.T) {
 	if err := run(ctx, []string{"serve"}, bad, nil, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "DROPDAY_BASE_URL") {
 		t.Fatalf("bad config: %v", err)
 	}
+}
+
+// startServe runs `dropday serve` with env until ctx ends and waits until it
+// listens; it returns the address, the captured logs and run's result.
+func startServe(t *testing.T, ctx context.Context, env map[string]string) (string, *syncBuffer, <-chan error) {
+	t.Helper()
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve"}, envOf(env), strings.NewReader(""), io.Discard, logs) }()
+	addrRE := regexp.MustCompile(`addr=(127\.0\.0\.1:\d+)`)
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := addrRE.FindStringSubmatch(logs.String()); m != nil {
+			return m[1], logs, done
+		}
+	}
+	t.Fatalf("server did not start:\n%s", logs.String())
+	return "", nil, nil
 }
